@@ -1,0 +1,105 @@
+/**
+ * The kvx error family. Every error kvx throws on purpose is a {@link KvxError} with a stable `code`
+ * (`KVX_…`), the HTTP status when the error came from Consul, and a `retryable` marker that the retry
+ * policy reads. Messages say what failed and what to do; they never contain an ACL token.
+ *
+ * @module
+ */
+
+/** Options shared by every kvx error. */
+export interface KvxErrorOptions {
+  /** HTTP status of the Consul reply that caused the error, when there was one. */
+  status?: number;
+  /** Whether repeating the same request may succeed. Default: `false`. */
+  retryable?: boolean;
+  /** The underlying error. */
+  cause?: unknown;
+}
+
+/** Base class of every error kvx throws on purpose. */
+export class KvxError extends Error {
+  /** Stable machine-readable code, e.g. `KVX_HTTP`. */
+  readonly code: string;
+  /** HTTP status of the Consul reply, when there was one. */
+  readonly status: number | undefined;
+  /** Whether the retry policy may repeat the request. */
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: KvxErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = options.status;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** Invalid options or arguments given to a kvx API (caught before any request). */
+export class InvalidArgumentError extends KvxError {
+  constructor(message: string) {
+    super('KVX_INVALID_ARGUMENT', message);
+  }
+}
+
+/** Consul answered with an unexpected HTTP status (5xx, 400, 413, 429, …). */
+export class HttpError extends KvxError {
+  /** The reply body as text (truncated), for diagnostics. */
+  readonly body: string;
+
+  constructor(status: number, method: string, path: string, body: string, retryable: boolean) {
+    const text = body.length > 300 ? `${body.slice(0, 300)}…` : body;
+    super('KVX_HTTP', `Consul ${method} ${path} failed: HTTP ${status}${text ? `: ${text.trim()}` : ''}`, {
+      status,
+      retryable,
+    });
+    this.body = text;
+  }
+}
+
+/** Consul refused the request with 403: the ACL token lacks the needed permission. */
+export class PermissionDeniedError extends KvxError {
+  constructor(method: string, path: string, body: string) {
+    super(
+      'KVX_PERMISSION_DENIED',
+      `Consul ${method} ${path} was denied (HTTP 403${body ? `: ${body.trim()}` : ''}); check the ACL token's rules`,
+      { status: 403 },
+    );
+  }
+}
+
+/** The agent could not be reached (refused, reset, DNS, TLS) or did not answer in time. */
+export class ConnectionError extends KvxError {
+  constructor(message: string, options: { cause?: unknown; code?: string } = {}) {
+    super(options.code ?? 'KVX_CONNECTION', message, { retryable: true, cause: options.cause });
+  }
+}
+
+/** A request took longer than its timeout. */
+export class TimeoutError extends ConnectionError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause, code: 'KVX_TIMEOUT' });
+  }
+}
+
+/** The circuit breaker for an agent address is open: requests fail fast until a probe succeeds. */
+export class CircuitOpenError extends KvxError {
+  constructor(address: string) {
+    super('KVX_CIRCUIT_OPEN', `circuit breaker for Consul agent ${address} is open after repeated failures; retry later`, {
+      retryable: false,
+    });
+  }
+}
+
+/** The caller aborted the operation through its `AbortSignal`. */
+export class AbortedError extends KvxError {
+  constructor(message = 'operation aborted', cause?: unknown) {
+    super('KVX_ABORTED', message, { cause });
+  }
+}
+
+/** The reply from Consul could not be understood (bad JSON, wrong shape, bad header). */
+export class ProtocolError extends KvxError {
+  constructor(message: string, cause?: unknown) {
+    super('KVX_PROTOCOL', message, { cause });
+  }
+}
