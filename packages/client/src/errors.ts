@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { TxnOpError } from './api/types.js';
+
 /** Options shared by every kvx error. */
 export interface KvxErrorOptions {
   /** HTTP status of the Consul reply that caused the error, when there was one. */
@@ -14,6 +16,12 @@ export interface KvxErrorOptions {
   retryable?: boolean;
   /** The underlying error. */
   cause?: unknown;
+  /**
+   * Whether the request may have been applied by Consul although it failed from the client's point of
+   * view (sent, then the connection broke or timed out). Default: `false`. Callers of conditional writes
+   * (CAS, acquire, release, write transactions) must re-read the key to learn the outcome.
+   */
+  ambiguous?: boolean;
 }
 
 /** Base class of every error kvx throws on purpose. */
@@ -24,6 +32,11 @@ export class KvxError extends Error {
   readonly status: number | undefined;
   /** Whether the retry policy may repeat the request. */
   readonly retryable: boolean;
+  /**
+   * `true` when the request was sent and may have been applied: a conditional write that fails this way
+   * is not retried, and the caller must re-read to learn whether it took effect.
+   */
+  readonly ambiguous: boolean;
 
   constructor(code: string, message: string, options: KvxErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -31,6 +44,7 @@ export class KvxError extends Error {
     this.code = code;
     this.status = options.status;
     this.retryable = options.retryable ?? false;
+    this.ambiguous = options.ambiguous ?? false;
   }
 }
 
@@ -69,15 +83,19 @@ export class PermissionDeniedError extends KvxError {
 
 /** The agent could not be reached (refused, reset, DNS, TLS) or did not answer in time. */
 export class ConnectionError extends KvxError {
-  constructor(message: string, options: { cause?: unknown; code?: string } = {}) {
-    super(options.code ?? 'KVX_CONNECTION', message, { retryable: true, cause: options.cause });
+  constructor(message: string, options: { cause?: unknown; code?: string; ambiguous?: boolean } = {}) {
+    super(options.code ?? 'KVX_CONNECTION', message, {
+      retryable: true,
+      cause: options.cause,
+      ambiguous: options.ambiguous ?? false,
+    });
   }
 }
 
 /** A request took longer than its timeout. */
 export class TimeoutError extends ConnectionError {
-  constructor(message: string, cause?: unknown) {
-    super(message, { cause, code: 'KVX_TIMEOUT' });
+  constructor(message: string, cause?: unknown, ambiguous = true) {
+    super(message, { cause, code: 'KVX_TIMEOUT', ambiguous });
   }
 }
 
@@ -101,5 +119,50 @@ export class AbortedError extends KvxError {
 export class ProtocolError extends KvxError {
   constructor(message: string, cause?: unknown) {
     super('KVX_PROTOCOL', message, { cause });
+  }
+}
+
+/** Consul refused the request with 413: a value, a request body or a transaction is over its limit. */
+export class TooLargeError extends KvxError {
+  /** The reply body as text, Consul's explanation of the limit. */
+  readonly body: string;
+
+  constructor(method: string, path: string, body: string) {
+    super('KVX_TOO_LARGE', `Consul ${method} ${path} was rejected as too large (HTTP 413${body ? `: ${body.trim()}` : ''})`, {
+      status: 413,
+    });
+    this.body = body;
+  }
+}
+
+/**
+ * Consul rate-limited the request (HTTP 429). Retryable: the retry policy waits at least `retryAfterMs`
+ * when Consul sent `Retry-After`.
+ */
+export class RateLimitedError extends KvxError {
+  /** Delay Consul asked for through `Retry-After`, in milliseconds, when it sent one. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(method: string, path: string, body: string, retryAfterMs: number | undefined) {
+    super(
+      'KVX_RATE_LIMITED',
+      `Consul ${method} ${path} was rate-limited (HTTP 429${body ? `: ${body.trim()}` : ''})`,
+      { status: 429, retryable: true },
+    );
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Consul rolled a transaction back (HTTP 409): at least one operation failed; nothing was applied. */
+export class TxnConflictError extends KvxError {
+  /** Every failed operation, in the order Consul reported them. */
+  readonly errors: TxnOpError[];
+
+  constructor(errors: TxnOpError[]) {
+    const summary = errors.map((e) => `#${e.opIndex}: ${e.what}`).join('; ');
+    super('KVX_TXN_CONFLICT', `Consul rolled the transaction back (HTTP 409)${summary ? `: ${summary}` : ''}`, {
+      status: 409,
+    });
+    this.errors = errors;
   }
 }

@@ -1,0 +1,179 @@
+/**
+ * Lossless JSON for Consul bodies. Consul's indexes and `Flags` are uint64; the lock and semaphore flag
+ * values exceed 2^53, and Node 20's `JSON.parse` has no access to a number's source text, so an ordinary
+ * parse silently rounds them. {@link parseJson} returns integers beyond the safe range as `bigint` and
+ * everything else exactly as `JSON.parse` would.
+ *
+ * @module
+ */
+
+import { ProtocolError } from '../errors.js';
+
+/** A parsed JSON value where unsafe integers are `bigint`. */
+export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Sixteen or more consecutive digits are the only way an unsafe integer can appear; without them the
+ * native parser is exact and much faster, so it handles the common case.
+ */
+const LONG_DIGIT_RUN = /\d{16}/;
+
+/**
+ * Parses JSON text, returning integer literals outside `Number.MAX_SAFE_INTEGER` as `bigint`.
+ *
+ * @throws {@link ProtocolError} when the text is not valid JSON.
+ */
+export function parseJson(text: string): JsonValue {
+  try {
+    if (!LONG_DIGIT_RUN.test(text)) return JSON.parse(text) as JsonValue;
+    return new LosslessParser(text).parseDocument();
+  } catch (err) {
+    throw new ProtocolError(`Consul sent invalid JSON: ${(err as Error).message}`, err);
+  }
+}
+
+/**
+ * Converts a decoded JSON number to an exact `bigint`.
+ *
+ * @throws {@link ProtocolError} when the value is not a non-negative integer.
+ */
+export function toUint64(value: JsonValue | undefined, field: string): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return BigInt(value);
+  if (value === undefined || value === null) return 0n;
+  throw new ProtocolError(`Consul sent a non-integer ${field}: ${String(value)}`);
+}
+
+class LosslessParser {
+  private pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  parseDocument(): JsonValue {
+    const value = this.parseValue();
+    this.skipWhitespace();
+    if (this.pos !== this.text.length) this.fail('unexpected trailing characters');
+    return value;
+  }
+
+  private parseValue(): JsonValue {
+    this.skipWhitespace();
+    const c = this.text.charCodeAt(this.pos);
+    switch (c) {
+      case 0x7b /* { */:
+        return this.parseObject();
+      case 0x5b /* [ */:
+        return this.parseArray();
+      case 0x22 /* " */:
+        return this.parseString();
+      case 0x74 /* t */:
+        return this.parseLiteral('true', true);
+      case 0x66 /* f */:
+        return this.parseLiteral('false', false);
+      case 0x6e /* n */:
+        return this.parseLiteral('null', null);
+      default:
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.parseNumber();
+        return this.fail('unexpected character');
+    }
+  }
+
+  private parseObject(): JsonValue {
+    this.pos++;
+    const result: { [key: string]: JsonValue } = {};
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.pos) === 0x7d) {
+      this.pos++;
+      return result;
+    }
+    for (;;) {
+      this.skipWhitespace();
+      if (this.text.charCodeAt(this.pos) !== 0x22) this.fail('expected a property name');
+      const key = this.parseString();
+      this.skipWhitespace();
+      if (this.text.charCodeAt(this.pos) !== 0x3a) this.fail('expected ":"');
+      this.pos++;
+      Object.defineProperty(result, key, { value: this.parseValue(), enumerable: true, writable: true, configurable: true });
+      this.skipWhitespace();
+      const c = this.text.charCodeAt(this.pos++);
+      if (c === 0x7d) return result;
+      if (c !== 0x2c) this.fail('expected "," or "}"');
+    }
+  }
+
+  private parseArray(): JsonValue {
+    this.pos++;
+    const result: JsonValue[] = [];
+    this.skipWhitespace();
+    if (this.text.charCodeAt(this.pos) === 0x5d) {
+      this.pos++;
+      return result;
+    }
+    for (;;) {
+      result.push(this.parseValue());
+      this.skipWhitespace();
+      const c = this.text.charCodeAt(this.pos++);
+      if (c === 0x5d) return result;
+      if (c !== 0x2c) this.fail('expected "," or "]"');
+    }
+  }
+
+  private parseString(): string {
+    const start = this.pos;
+    let escaped = false;
+    for (let i = start + 1; i < this.text.length; i++) {
+      const c = this.text.charCodeAt(i);
+      if (c === 0x5c) {
+        escaped = true;
+        i++;
+      } else if (c === 0x22) {
+        this.pos = i + 1;
+        return escaped ? (JSON.parse(this.text.slice(start, i + 1)) as string) : this.text.slice(start + 1, i);
+      } else if (c < 0x20) {
+        this.fail('control character in string');
+      }
+    }
+    return this.fail('unterminated string');
+  }
+
+  private parseNumber(): number | bigint {
+    const start = this.pos;
+    let integer = true;
+    while (this.pos < this.text.length) {
+      const c = this.text.charCodeAt(this.pos);
+      if (c >= 0x30 && c <= 0x39) {
+        this.pos++;
+      } else if (c === 0x2d || c === 0x2b) {
+        this.pos++;
+      } else if (c === 0x2e || c === 0x65 || c === 0x45) {
+        integer = false;
+        this.pos++;
+      } else {
+        break;
+      }
+    }
+    const literal = this.text.slice(start, this.pos);
+    // JSON.parse enforces the exact JSON number grammar (no leading zeros, no "+", …).
+    const value = JSON.parse(literal) as number;
+    if (integer && !Number.isSafeInteger(value)) return BigInt(literal);
+    return value;
+  }
+
+  private parseLiteral<T extends JsonValue>(word: string, value: T): T {
+    if (!this.text.startsWith(word, this.pos)) this.fail('unexpected token');
+    this.pos += word.length;
+    return value;
+  }
+
+  private skipWhitespace(): void {
+    for (;;) {
+      const c = this.text.charCodeAt(this.pos);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.pos++;
+      else return;
+    }
+  }
+
+  private fail(reason: string): never {
+    throw new SyntaxError(`${reason} at position ${this.pos}`);
+  }
+}
