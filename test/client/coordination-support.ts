@@ -1,0 +1,186 @@
+/**
+ * Support for the lock, semaphore and session-renewer tests: a dev agent with sub-second session TTLs, a
+ * raw HTTP view of Consul that does not go through @kvx/client (so layout checks cannot agree with the
+ * client's own parsing), and small timing helpers.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { Consul, type ConsulOptions } from '@kvx/client';
+import { startTestAgent } from '../support/dev-agent.js';
+
+/** A KV entry as Consul sent it; `flags` and the indexes are the exact decimal text of the JSON. */
+export interface RawEntry {
+  key: string;
+  flags: string;
+  lockIndex: string;
+  modifyIndex: string;
+  session: string | undefined;
+  value: Buffer;
+}
+
+/** The decimal text of a uint64 field in Consul's JSON, read without going through JS numbers. */
+function uint64Field(json: string, field: string): string[] {
+  return [...json.matchAll(new RegExp(`"${field}":\\s*(\\d+)`, 'g'))].map((m) => m[1] ?? '');
+}
+
+function entries(json: string): RawEntry[] {
+  const parsed = JSON.parse(json) as { Key: string; Session?: string; Value: string | null }[];
+  const flags = uint64Field(json, 'Flags');
+  const lockIndexes = uint64Field(json, 'LockIndex');
+  const modifyIndexes = uint64Field(json, 'ModifyIndex');
+  return parsed.map((e, i) => ({
+    key: e.Key,
+    flags: flags[i] ?? '',
+    lockIndex: lockIndexes[i] ?? '',
+    modifyIndex: modifyIndexes[i] ?? '',
+    session: e.Session,
+    value: e.Value === null ? Buffer.alloc(0) : Buffer.from(e.Value, 'base64'),
+  }));
+}
+
+/** Consul over plain `fetch`, the way Consul's Go client and `consul lock` would write to it. */
+export class RawConsul {
+  constructor(readonly url: string) {}
+
+  async request(method: string, path: string, body?: string | Buffer): Promise<{ status: number; text: string }> {
+    const res = await fetch(`${this.url}${path}`, { method, ...(body === undefined ? {} : { body }) });
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** One key, or `undefined` when missing. */
+  async get(key: string): Promise<RawEntry | undefined> {
+    const res = await this.request('GET', `/v1/kv/${key}`);
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw new Error(`GET ${key}: HTTP ${res.status} ${res.text}`);
+    return entries(res.text)[0];
+  }
+
+  /** Every key under `prefix`. */
+  async list(prefix: string): Promise<RawEntry[]> {
+    const res = await this.request('GET', `/v1/kv/${prefix}?recurse`);
+    if (res.status === 404) return [];
+    if (res.status !== 200) throw new Error(`GET ${prefix}?recurse: HTTP ${res.status} ${res.text}`);
+    return entries(res.text);
+  }
+
+  /** PUT a key with a raw query string (e.g. `acquire=…&flags=…`); returns Consul's `true`/`false`. */
+  async put(key: string, body: string | Buffer, query = ''): Promise<boolean> {
+    const res = await this.request('PUT', `/v1/kv/${key}${query ? `?${query}` : ''}`, body);
+    if (res.status !== 200) throw new Error(`PUT ${key}?${query}: HTTP ${res.status} ${res.text}`);
+    return res.text.trim() === 'true';
+  }
+
+  async delete(key: string, query = ''): Promise<boolean> {
+    const res = await this.request('DELETE', `/v1/kv/${key}${query ? `?${query}` : ''}`);
+    if (res.status !== 200) throw new Error(`DELETE ${key}?${query}: HTTP ${res.status} ${res.text}`);
+    return res.text.trim() === 'true';
+  }
+
+  /** Creates a session from a JSON body exactly as given. */
+  async createSession(body: Record<string, unknown>): Promise<string> {
+    const res = await this.request('PUT', '/v1/session/create', JSON.stringify(body));
+    if (res.status !== 200) throw new Error(`session create: HTTP ${res.status} ${res.text}`);
+    return (JSON.parse(res.text) as { ID: string }).ID;
+  }
+
+  async destroySession(id: string): Promise<void> {
+    const res = await this.request('PUT', `/v1/session/destroy/${id}`);
+    if (res.status !== 200) throw new Error(`session destroy: HTTP ${res.status} ${res.text}`);
+  }
+
+  /** The session as Consul describes it, or `undefined` once it is gone. */
+  async session(id: string): Promise<Record<string, unknown> | undefined> {
+    const res = await this.request('GET', `/v1/session/info/${id}`);
+    if (res.status !== 200) throw new Error(`session info: HTTP ${res.status} ${res.text}`);
+    return (JSON.parse(res.text) as Record<string, unknown>[])[0];
+  }
+
+  /** Ids of every live session. */
+  async sessionIds(): Promise<string[]> {
+    const res = await this.request('GET', '/v1/session/list');
+    return (JSON.parse(res.text) as { ID: string }[]).map((s) => s.ID);
+  }
+}
+
+/** A dev agent for one test file, with clients that are closed together. */
+export class CoordinationAgent {
+  private readonly clients: Consul[] = [];
+
+  private constructor(
+    readonly url: string,
+    readonly raw: RawConsul,
+    private readonly stop: () => Promise<void>,
+  ) {}
+
+  static async start(): Promise<CoordinationAgent> {
+    const agent = await startTestAgent({ sessionTtlMin: 100 });
+    return new CoordinationAgent(agent.url, new RawConsul(agent.url), () => agent.close());
+  }
+
+  /** A client of this agent (or of `address`, e.g. a fault proxy in front of it). */
+  client(options: ConsulOptions = {}): Consul {
+    const consul = new Consul({ address: this.url, env: {}, ...options });
+    this.clients.push(consul);
+    return consul;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.splice(0).map((c) => c.close()));
+    await this.stop();
+  }
+}
+
+/** A key nobody else uses. */
+export function uniqueKey(base: string): string {
+  return `kvx-test/${base}/${randomUUID().slice(0, 8)}`;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves with the signal's reason once it aborts; rejects when that takes longer than `timeoutMs`. */
+export function abortedWithin(signal: AbortSignal, timeoutMs: number): Promise<unknown> {
+  if (signal.aborted) return Promise.resolve(signal.reason);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`signal not aborted within ${timeoutMs} ms`)), timeoutMs);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
+/** The error `promise` rejects with (fails the test when it resolves). */
+export async function caught(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error & { code?: string };
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Runs `fn` and reports how long it took (ms, monotonic). */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - start };
+}
+
+/** Polls `check` every 20 ms until it is truthy; throws after `timeoutMs`. */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Consul's Go lock flag and semaphore flag as the decimal text on the wire. */
+export const LOCK_FLAGS_TEXT = '3304740253564472344';
+export const SEMAPHORE_FLAGS_TEXT = '16210313421097356768';
