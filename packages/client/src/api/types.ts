@@ -45,17 +45,23 @@ export interface QueryMeta {
 
 /** A read result and its metadata. */
 export interface QueryResult<T> extends QueryMeta {
+  /** The decoded result. */
   value: T;
 }
 
 /** One KV entry. */
 export interface KvPair {
+  /** The key, without a leading `/`. */
   key: string;
   /** The stored bytes (empty when Consul's `Value` is `null`). */
   value: Buffer;
+  /** Opaque uint64 flags (exact). */
   flags: bigint;
+  /** Index that created the entry. */
   createIndex: bigint;
+  /** Index of the last change; pass it to `kv.cas` to update only this version. */
   modifyIndex: bigint;
+  /** How many times a session acquired the key. */
   lockIndex: bigint;
   /** Session holding the key, if any. */
   session?: string;
@@ -78,6 +84,7 @@ export type SessionBehavior = 'release' | 'delete';
 
 /** Options for `session.create`. */
 export interface SessionCreateOptions extends RequestOptions {
+  /** Human-readable name. Default: none. */
   name?: string;
   /** Node to attach to. Default: the agent's node. */
   node?: string;
@@ -93,16 +100,23 @@ export interface SessionCreateOptions extends RequestOptions {
 
 /** A session as Consul describes it. */
 export interface SessionEntry {
+  /** Session id (UUID). */
   id: string;
+  /** Name given at creation (`""` when none). */
   name: string;
+  /** Node the session belongs to. */
   node: string;
   /** Lock-delay in milliseconds. */
   lockDelay: number;
+  /** What happens to held keys when the session is invalidated. */
   behavior: SessionBehavior;
   /** TTL string exactly as Consul returns it (`""` when none). */
   ttl: string;
+  /** Node health checks tied to the session. */
   nodeChecks: string[];
+  /** Index that created the session. */
   createIndex: bigint;
+  /** Index of the session's last change. */
   modifyIndex: bigint;
 }
 
@@ -113,6 +127,7 @@ export type TxnKvVerb =
   | 'lock'
   | 'unlock'
   | 'get'
+  | 'get-or-empty'
   | 'get-tree'
   | 'check-index'
   | 'check-session'
@@ -123,28 +138,44 @@ export type TxnKvVerb =
 
 /** One KV operation of a transaction. */
 export interface TxnKvOp {
+  /** The operation. */
   verb: TxnKvVerb;
+  /** The key (the prefix for `get-tree` and `delete-tree`). */
   key: string;
-  value?: Buffer;
+  /** Value for `set`, `cas`, `lock`, `unlock` (strings are sent as UTF-8). Default: empty. */
+  value?: Buffer | string;
+  /** Flags (uint64) for the writing verbs. Default: `0n`. */
   flags?: bigint;
+  /** ModifyIndex for `cas`, `delete-cas`, `check-index`. */
   index?: bigint;
+  /** Session for `lock`, `unlock`, `check-session`. */
   session?: string;
 }
 
 /** One failed operation of a rolled-back transaction. */
 export interface TxnOpError {
+  /** Position of the failed operation in the submitted list (0-based). */
   opIndex: number;
+  /** Consul's explanation, e.g. `failed to set key "a", index is stale`. */
   what: string;
 }
 
 /** A user event. */
 export interface UserEvent {
+  /** Event id (UUID). */
   id: string;
+  /** Event name. */
   name: string;
+  /** Payload, `undefined` when none was sent. */
   payload: Buffer | undefined;
+  /** Node-name regular expression the event targets (`""`: all). */
   nodeFilter: string;
+  /** Service regular expression the event targets (`""`: all). */
   serviceFilter: string;
+  /** Tag regular expression the event targets (`""`: all). */
   tagFilter: string;
+  /** Event format version (always 1). */
   version: number;
+  /** Lamport time; `0n` in the reply to `fire`. */
   lTime: bigint;
 }

@@ -17,6 +17,10 @@ export type JsonValue = null | boolean | number | bigint | string | JsonValue[] 
  * native parser is exact and much faster, so it handles the common case.
  */
 const LONG_DIGIT_RUN = /\d{16}/;
+/** A string without escapes or control characters: its content is its source text. */
+const SIMPLE_STRING = /"([^"\\\u0000-\u001f]*)"/y;
+/** JSON's number grammar; groups 1 and 2 (fraction, exponent) are absent for integers. */
+const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
 /**
  * Parses JSON text, returning integer literals outside `Number.MAX_SAFE_INTEGER` as `bigint`.
@@ -41,7 +45,7 @@ export function toUint64(value: JsonValue | undefined, field: string): bigint {
   if (typeof value === 'bigint') return value;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return BigInt(value);
   if (value === undefined || value === null) return 0n;
-  throw new ProtocolError(`Consul sent a non-integer ${field}: ${String(value)}`);
+  throw new ProtocolError(`Consul sent a non-integer ${field}: ${JSON.stringify(value)}`);
 }
 
 class LosslessParser {
@@ -93,7 +97,10 @@ class LosslessParser {
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos) !== 0x3a) this.fail('expected ":"');
       this.pos++;
-      Object.defineProperty(result, key, { value: this.parseValue(), enumerable: true, writable: true, configurable: true });
+      const value = this.parseValue();
+      // Assigning "__proto__" would set the prototype; JSON.parse makes it an ordinary own property.
+      if (key === '__proto__') Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
+      else result[key] = value;
       this.skipWhitespace();
       const c = this.text.charCodeAt(this.pos++);
       if (c === 0x7d) return result;
@@ -119,16 +126,20 @@ class LosslessParser {
   }
 
   private parseString(): string {
+    SIMPLE_STRING.lastIndex = this.pos;
+    const simple = SIMPLE_STRING.exec(this.text);
+    if (simple) {
+      this.pos = SIMPLE_STRING.lastIndex;
+      return simple[1]!;
+    }
     const start = this.pos;
-    let escaped = false;
     for (let i = start + 1; i < this.text.length; i++) {
       const c = this.text.charCodeAt(i);
       if (c === 0x5c) {
-        escaped = true;
         i++;
       } else if (c === 0x22) {
         this.pos = i + 1;
-        return escaped ? (JSON.parse(this.text.slice(start, i + 1)) as string) : this.text.slice(start + 1, i);
+        return JSON.parse(this.text.slice(start, i + 1)) as string;
       } else if (c < 0x20) {
         this.fail('control character in string');
       }
@@ -137,25 +148,13 @@ class LosslessParser {
   }
 
   private parseNumber(): number | bigint {
-    const start = this.pos;
-    let integer = true;
-    while (this.pos < this.text.length) {
-      const c = this.text.charCodeAt(this.pos);
-      if (c >= 0x30 && c <= 0x39) {
-        this.pos++;
-      } else if (c === 0x2d || c === 0x2b) {
-        this.pos++;
-      } else if (c === 0x2e || c === 0x65 || c === 0x45) {
-        integer = false;
-        this.pos++;
-      } else {
-        break;
-      }
-    }
-    const literal = this.text.slice(start, this.pos);
-    // JSON.parse enforces the exact JSON number grammar (no leading zeros, no "+", …).
-    const value = JSON.parse(literal) as number;
-    if (integer && !Number.isSafeInteger(value)) return BigInt(literal);
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(this.text);
+    if (!m) return this.fail('invalid number');
+    this.pos = NUMBER.lastIndex;
+    const literal = m[0];
+    const value = Number(literal);
+    if (m[1] === undefined && m[2] === undefined && !Number.isSafeInteger(value)) return BigInt(literal);
     return value;
   }
 

@@ -1,0 +1,61 @@
+/**
+ * `kvx in`: publish a file, a URL or stdin to `<prefix>/<key>` through the transfer library's `publish`
+ * (one transaction for data, checksum and meta; "unchanged" decided by what Consul holds).
+ *
+ * @module
+ */
+
+import { publish, type PublishResult } from '@kvx/client';
+import type { InArgs } from '../args.js';
+import { guarded, withConsul } from '../command.js';
+import type { CommandContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
+import { readFileInput, readUrlInput, URL_TIMEOUT_MS } from '../input.js';
+import type { Output } from '../output.js';
+import { Progress } from '../progress.js';
+import { execFields } from './shared.js';
+
+/** Runs `kvx in`. */
+export async function inCommand(ctx: CommandContext, args: InArgs): Promise<number> {
+  return guarded(ctx, args, async (out) => {
+    if ((args.file === undefined) === (args.url === undefined)) {
+      throw new UsageError('kvx in needs exactly one input: -f FILE, -f - (stdin) or -u URL');
+    }
+    const progress = Progress.for(ctx, out, `reading ${args.file ?? args.url ?? ''}`);
+    const input = await (args.file !== undefined
+      ? readFileInput(ctx, args.file, progress)
+      : readUrlInput(args.url ?? '', args.timeout ?? URL_TIMEOUT_MS, progress)
+    ).finally(() => progress.stop());
+    out.debug(`read ${input.content.length} bytes from ${input.source}`);
+    return withConsul(ctx, args, out, async ({ consul, metrics, logger }) => {
+      const result = await publish({
+        consul,
+        metrics,
+        logger,
+        key: args.key,
+        content: input.content,
+        source: input.source,
+        ...(args.prefix === undefined ? {} : { prefix: args.prefix }),
+        ...(args.length === undefined ? {} : { minLines: args.length }),
+        ...(args.minBytes === undefined ? {} : { minBytes: args.minBytes }),
+        ...(args.sorted === undefined ? {} : { sorted: args.sorted }),
+        ...(args.compress === undefined ? {} : { compress: args.compress }),
+        ...execFields(args),
+      });
+      report(out, result);
+      return ExitCode.OK;
+    });
+  });
+}
+
+function report(out: Output, r: PublishResult): void {
+  out.result({ ok: true, command: 'in', ...r, exec: r.exec === undefined ? undefined : { exitCode: r.exec.exitCode } });
+  if (r.status === 'unchanged') {
+    out.info(`${r.key}: unchanged (Consul already holds checksum ${r.checksum.slice(0, 12)})`);
+    return;
+  }
+  const stored = r.encoding === 'brotli' ? `, ${r.storedSize} bytes brotli` : '';
+  const chunks = r.chunks > 0 ? ` in ${r.chunks} chunks` : '';
+  out.info(`${r.key}: published ${r.size} bytes, ${r.lines} lines${stored}${chunks}, checksum ${r.checksum.slice(0, 12)}, index ${r.index}`);
+}

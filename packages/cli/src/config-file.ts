@@ -1,0 +1,211 @@
+/**
+ * The YAML config file (`--config FILE`). It reads kvexpress's keys (`consul_server`, `token`, `dogstatsd`,
+ * `dogstatsd_address`, `datadog_*`) so existing `/etc/kvexpress.yaml` files keep working, kvx's own
+ * connection keys (the snake_case of the flags: `http_addr`, `token_file`, `datacenter`, `ca_file`, …), and
+ * for `kvx out --watch` a `files:` list of deliveries:
+ *
+ * ```yaml
+ * consul_server: 127.0.0.1:8500
+ * dogstatsd_address: 127.0.0.1:8125
+ * files:
+ *   - key: hosts
+ *     file: /etc/hosts.consul
+ *     chmod: "0644"
+ *     exec: pkill -HUP dnsmasq
+ * ```
+ *
+ * Precedence is flag > environment (`CONSUL_*`) > config file: kvexpress let the file override flags, which
+ * made one-off runs with a different `--server` impossible.
+ *
+ * Unlike kvexpress, a config file that was named but is missing or invalid is an error (exit 1): silently
+ * running against the default agent is worse than stopping.
+ *
+ * @module
+ */
+
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { UsageError } from './errors.js';
+import {
+  parseCount,
+  parseDuration,
+  parseHostPort,
+  parseKey,
+  parseMode,
+  parsePrefix,
+  type HostPort,
+} from './parse.js';
+
+/** Connection settings from the config file; each applies only when neither flag nor environment set it. */
+export interface ConfigConnection {
+  address?: string;
+  token?: string;
+  tokenFile?: string;
+  datacenter?: string;
+  caFile?: string;
+  caPath?: string;
+  clientCert?: string;
+  clientKey?: string;
+  tlsServerName?: string;
+  tlsSkipVerify?: boolean;
+}
+
+/** One delivery of `kvx out --watch`, with the same meaning as the `out` flags of the same name. */
+export interface ConfigFileEntry {
+  key: string;
+  file: string;
+  prefix?: string;
+  length?: number;
+  minBytes?: number;
+  chmod?: number;
+  owner?: string;
+  exec?: string;
+  shell?: boolean;
+  execTimeout?: number;
+  validate?: string;
+  ignoreStop?: boolean;
+}
+
+/** A parsed config file. */
+export interface ConfigFile {
+  /** Where it was read from. */
+  path: string;
+  connection: ConfigConnection;
+  /** DogStatsD agent (`dogstatsd_address`, or `localhost:8125` when only `dogstatsd: true`). */
+  dogstatsd?: HostPort;
+  metricsPrefix?: string;
+  /** Default KV prefix of the `files` entries (`kvx out --watch`); `-p` overrides it. */
+  prefix?: string;
+  /** Deliveries for `kvx out --watch`. */
+  files: ConfigFileEntry[];
+}
+
+/** kvexpress's Datadog API keys: accepted so old files load, but kvx sends events through DogStatsD only. */
+const IGNORED_KEYS = new Set(['datadog_host', 'datadog_api_key', 'datadog_app_key']);
+
+type Raw = Record<string, unknown>;
+
+class Reader {
+  constructor(
+    private readonly where: string,
+    private readonly raw: Raw,
+  ) {}
+
+  fail(key: string, what: string): never {
+    throw new UsageError(`${this.where}: '${key}' ${what}`);
+  }
+
+  string(key: string): string | undefined {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'number') return String(v);
+    if (typeof v !== 'string' || v === '') this.fail(key, 'must be a non-empty string');
+    return v;
+  }
+
+  bool(key: string): boolean | undefined {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') this.fail(key, 'must be true or false');
+    return v;
+  }
+
+  /** A value parsed by one of the flag parsers, reported against this file and key. */
+  parsed<T>(key: string, parse: (text: string, flag: string) => T): T | undefined {
+    const v = this.string(key);
+    return v === undefined ? undefined : parse(v, `${this.where}: '${key}'`);
+  }
+}
+
+function assign<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
+  if (value !== undefined) target[key] = value;
+}
+
+const CONNECTION_KEYS = new Set([
+  'consul_server', 'http_addr', 'token', 'token_file', 'datacenter', 'ca_file', 'ca_path', 'client_cert',
+  'client_key', 'tls_server_name', 'tls_skip_verify', 'dogstatsd', 'dogstatsd_address', 'metrics_prefix',
+  'prefix', 'files',
+]);
+const ENTRY_KEYS = new Set([
+  'key', 'file', 'prefix', 'length', 'min_bytes', 'chmod', 'owner', 'exec', 'shell', 'exec_timeout', 'validate',
+  'ignore_stop',
+]);
+
+function isRecord(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseEntry(where: string, raw: unknown, index: number): ConfigFileEntry {
+  const at = `${where}: files[${index}]`;
+  if (!isRecord(raw)) throw new UsageError(`${at} must be a mapping with at least 'key' and 'file'`);
+  for (const k of Object.keys(raw)) if (!ENTRY_KEYS.has(k)) throw new UsageError(`${at}: unknown key '${k}'`);
+  const r: Reader = new Reader(at, raw);
+  const key = r.parsed('key', parseKey);
+  const file = r.string('file');
+  if (key === undefined) r.fail('key', 'is required');
+  if (file === undefined) r.fail('file', 'is required');
+  const entry: ConfigFileEntry = { key, file };
+  assign(entry, 'prefix', r.parsed('prefix', parsePrefix));
+  assign(entry, 'length', r.parsed('length', parseCount));
+  assign(entry, 'minBytes', r.parsed('min_bytes', parseCount));
+  assign(entry, 'chmod', r.parsed('chmod', parseMode));
+  assign(entry, 'owner', r.string('owner'));
+  assign(entry, 'exec', r.string('exec'));
+  assign(entry, 'shell', r.bool('shell'));
+  assign(entry, 'execTimeout', r.parsed('exec_timeout', parseDuration));
+  assign(entry, 'validate', r.string('validate'));
+  assign(entry, 'ignoreStop', r.bool('ignore_stop'));
+  return entry;
+}
+
+/** Parses config text; `path` is only used in messages. */
+export function parseConfigFile(text: string, path: string): ConfigFile {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { uniqueKeys: true, prettyErrors: false });
+  } catch (err) {
+    throw new UsageError(`config file ${path}: invalid YAML: ${(err as Error).message}`, err);
+  }
+  const where = `config file ${path}`;
+  if (doc === null || doc === undefined) return { path, connection: {}, files: [] };
+  if (!isRecord(doc)) throw new UsageError(`${where}: expected a mapping of settings`);
+  for (const k of Object.keys(doc)) {
+    if (!CONNECTION_KEYS.has(k) && !IGNORED_KEYS.has(k)) throw new UsageError(`${where}: unknown key '${k}'`);
+  }
+  const r = new Reader(where, doc);
+  const connection: ConfigConnection = {};
+  assign(connection, 'address', r.string('http_addr') ?? r.string('consul_server'));
+  assign(connection, 'token', r.string('token'));
+  assign(connection, 'tokenFile', r.string('token_file'));
+  assign(connection, 'datacenter', r.string('datacenter'));
+  assign(connection, 'caFile', r.string('ca_file'));
+  assign(connection, 'caPath', r.string('ca_path'));
+  assign(connection, 'clientCert', r.string('client_cert'));
+  assign(connection, 'clientKey', r.string('client_key'));
+  assign(connection, 'tlsServerName', r.string('tls_server_name'));
+  assign(connection, 'tlsSkipVerify', r.bool('tls_skip_verify'));
+
+  const config: ConfigFile = { path, connection, files: [] };
+  const address = r.parsed('dogstatsd_address', parseHostPort);
+  // kvexpress's `dogstatsd: true` alone meant the local agent on the default port.
+  assign(config, 'dogstatsd', address ?? (r.bool('dogstatsd') === true ? { host: 'localhost', port: 8125 } : undefined));
+  assign(config, 'metricsPrefix', r.string('metrics_prefix'));
+  assign(config, 'prefix', r.parsed('prefix', parsePrefix));
+  const files = doc['files'];
+  if (files !== undefined && files !== null) {
+    if (!Array.isArray(files)) throw new UsageError(`${where}: 'files' must be a list`);
+    config.files = files.map((f, i) => parseEntry(where, f, i));
+  }
+  return config;
+}
+
+/** Reads and parses a config file. A missing or unreadable file is a usage error. */
+export async function loadConfigFile(path: string): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+  }
+  return parseConfigFile(text, path);
+}

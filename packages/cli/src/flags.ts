@@ -1,0 +1,111 @@
+/**
+ * Commander option definitions shared by several verbs, so one flag has one spelling, one parser and one
+ * help line everywhere. kvexpress spellings that differ from kvx's (`--server`, `--ignore_stop`,
+ * `--keyfrom`) are accepted as hidden aliases and merged by {@link mergeAlias}.
+ *
+ * @module
+ */
+
+import { Option, type Command } from 'commander';
+import {
+  parseCount,
+  parseDuration,
+  parseHostPort,
+  parseKey,
+  parseMode,
+  parsePrefix,
+} from './parse.js';
+
+/** Default KV prefix, as in kvexpress. */
+export const DEFAULT_PREFIX = 'kvexpress';
+/** Default minimum line count, as in kvexpress. */
+export const DEFAULT_LENGTH = 10;
+/** Default mode of delivered files, as in kvexpress. */
+export const DEFAULT_MODE = 0o640;
+
+/** Wraps a flag parser so its messages name the flag as typed. */
+function by<T>(parse: (text: string, flag: string) => T, flag: string): (text: string) => T {
+  return (text) => parse(text, flag);
+}
+
+/** `--verbose` and `--json`. */
+export function addOutputFlags(cmd: Command): Command {
+  return cmd
+    .option('--verbose', 'print debug lines (timestamped) on stderr')
+    .option('--json', 'print the result as one JSON document on stdout');
+}
+
+/** Connection, metrics and config-file flags. */
+export function addConsulFlags(cmd: Command): Command {
+  cmd
+    .option('--http-addr <addr>', 'Consul agent: host:port, http(s)://host:port or unix:///path (env CONSUL_HTTP_ADDR; default 127.0.0.1:8500)')
+    .addOption(new Option('-s, --server <addr>', 'kvexpress spelling of --http-addr').hideHelp())
+    .option('-t, --token <token>', 'ACL token (env CONSUL_HTTP_TOKEN); never printed')
+    .option('--token-file <file>', 'file holding the ACL token (env CONSUL_HTTP_TOKEN_FILE)')
+    .option('--datacenter <dc>', 'datacenter (default: the agent\'s)')
+    .option('--ca-file <file>', 'CA certificate to verify the agent (env CONSUL_CACERT)')
+    .option('--ca-path <dir>', 'directory of CA certificates (env CONSUL_CAPATH)')
+    .option('--client-cert <file>', 'client certificate for mutual TLS (env CONSUL_CLIENT_CERT)')
+    .option('--client-key <file>', 'client key for mutual TLS (env CONSUL_CLIENT_KEY)')
+    .option('--tls-server-name <name>', 'server name to verify the agent\'s certificate against (env CONSUL_TLS_SERVER_NAME)')
+    .option('--tls-skip-verify', 'do not verify the agent\'s certificate (env CONSUL_HTTP_SSL_VERIFY=false)')
+    .addOption(new Option('--stale', 'read from any server, possibly stale').conflicts('consistent'))
+    .option('--consistent', 'read through the leader with a quorum check')
+    .option('--timeout <duration>', 'per-request timeout, e.g. 5s (default 10s)', by(parseDuration, '--timeout'))
+    .option('--retries <n>', 'retries after a transient Consul failure (default 4)', by(parseCount, '--retries'))
+    .option('--dogstatsd <host:port>', 'send metrics and events to this DogStatsD agent', by(parseHostPort, '--dogstatsd'))
+    .addOption(
+      new Option('-D, --dogstatsd_address <host:port>', 'kvexpress spelling of --dogstatsd')
+        .argParser(by(parseHostPort, '--dogstatsd_address'))
+        .hideHelp(),
+    )
+    .option('--metrics-prefix <prefix>', 'prefix of metric names (default kvx)')
+    .option('-C, --config <file>', 'YAML config file (kvexpress keys; files: list for out --watch)');
+  return addOutputFlags(cmd);
+}
+
+/** `-p/--prefix`. */
+export function addPrefixFlag(cmd: Command): Command {
+  return cmd.option('-p, --prefix <prefix>', `KV prefix (default ${DEFAULT_PREFIX})`, by(parsePrefix, '--prefix'));
+}
+
+/** `-k/--key` (a key under the prefix). */
+export function keyOption(required: boolean, description = 'key name under the prefix'): Option {
+  const opt = new Option('-k, --key <key>', description).argParser(by(parseKey, '--key'));
+  return required ? opt.makeOptionMandatory() : opt;
+}
+
+/** `-l/--length` and `--min-bytes`. */
+export function addLengthFlags(cmd: Command): Command {
+  return cmd
+    .option('-l, --length <lines>', `minimum number of lines ('\\n' count; default ${DEFAULT_LENGTH})`, by(parseCount, '--length'))
+    .option('--min-bytes <n>', 'minimum size in bytes (default 0)', by(parseCount, '--min-bytes'));
+}
+
+/** `-e/--exec`, `--shell`, `--exec-timeout`. */
+export function addExecFlags(cmd: Command): Command {
+  return cmd
+    .option('-e, --exec <command>', 'command to run after a successful write (split into words, quotes honoured, no shell unless --shell)')
+    .option('--shell', 'run --exec (and --validate) through /bin/sh')
+    .option('--exec-timeout <duration>', 'kill --exec after this long, e.g. 30s (default 60s; 0: never)', by(parseDuration, '--exec-timeout'));
+}
+
+/** `-c/--chmod` and `-o/--owner`. */
+export function addFileModeFlags(cmd: Command): Command {
+  return cmd
+    .option('-c, --chmod <mode>', 'mode of the written file, octal (default 0640)', by(parseMode, '--chmod'))
+    .option('-o, --owner <user[:group]>', 'owner of the written file, names or ids (default: the current user)');
+}
+
+/** A hidden kvexpress-spelled alias of a flag, e.g. `--ignore_stop` for `--ignore-stop`. */
+export function hiddenAlias(flags: string, description: string): Option {
+  return new Option(flags, description).hideHelp();
+}
+
+/**
+ * The value of `name`, or of its hidden alias `alias` when only that was given. Both given with different
+ * values is a usage error left to the caller; here the kvx spelling wins.
+ */
+export function mergeAlias<T>(opts: Record<string, unknown>, name: string, alias: string): T | undefined {
+  return (opts[name] ?? opts[alias]) as T | undefined;
+}

@@ -1,0 +1,103 @@
+/**
+ * Reading `kvx in`'s input: a file, stdin (`-f -`) or a URL. Every failure here is bad input (exit 1) with a
+ * message naming the file or URL; unlike kvexpress, a URL answering non-2xx is refused rather than published,
+ * and a fetch has a timeout.
+ *
+ * @module
+ */
+
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { CommandContext } from './context.js';
+import { UsageError } from './errors.js';
+import type { Progress } from './progress.js';
+
+/** Default timeout of a `--url` fetch, in ms. */
+export const URL_TIMEOUT_MS = 30_000;
+
+/** The content and a description of where it came from (recorded in the published meta). */
+export interface Input {
+  content: Buffer;
+  source: string;
+}
+
+async function collect(stream: AsyncIterable<Uint8Array | string>, total: number, progress: Progress): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let done = 0;
+  for await (const chunk of stream) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    parts.push(buf);
+    done += buf.length;
+    progress.update(done, total);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Reads a file (relative to `ctx.cwd`), or stdin for `-`. */
+export async function readFileInput(ctx: CommandContext, file: string, progress: Progress): Promise<Input> {
+  if (file === '-') return { content: await collect(ctx.stdin, 0, progress), source: 'stdin' };
+  const full = path.resolve(ctx.cwd, file);
+  let size: number;
+  try {
+    const st = await stat(full);
+    if (st.isDirectory()) throw new UsageError(`${file} is a directory, not a file`);
+    size = st.size;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot read ${file}: ${describeFsError(err)}`, err);
+  }
+  try {
+    return { content: await collect(createReadStream(full), size, progress), source: full };
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${describeFsError(err)}`, err);
+  }
+}
+
+/** Fetches a URL; non-2xx, network errors and timeouts are usage errors. */
+export async function readUrlInput(url: string, timeoutMs: number, progress: Progress): Promise<Input> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--url: '${url}' is not a valid URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new UsageError(`--url: only http and https URLs are supported, got ${parsed.protocol}`);
+  }
+  // Credentials in the URL must not reach an error message or the published meta.
+  const shown = parsed.username || parsed.password ? `${parsed.protocol}//${parsed.host}${parsed.pathname}` : url;
+  let response: Response;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    response = await fetch(parsed, { signal, redirect: 'follow' });
+  } catch (err) {
+    const reason = signal.aborted ? `no answer within ${timeoutMs} ms` : describeFetchError(err);
+    throw new UsageError(`cannot fetch ${shown}: ${reason}`, err);
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new UsageError(`cannot fetch ${shown}: HTTP ${response.status} ${response.statusText}`.trim());
+  }
+  const total = Number(response.headers.get('content-length') ?? 0);
+  try {
+    const body = response.body === null ? Buffer.alloc(0) : await collect(response.body, Number.isFinite(total) ? total : 0, progress);
+    return { content: body, source: shown };
+  } catch (err) {
+    const reason = signal.aborted ? `no complete answer within ${timeoutMs} ms` : describeFetchError(err);
+    throw new UsageError(`cannot fetch ${shown}: ${reason}`, err);
+  }
+}
+
+function describeFsError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return code ?? (err as Error).message;
+}
+
+function describeFetchError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (err as Error).message;
+}

@@ -1,0 +1,116 @@
+/**
+ * Decoding of Consul's JSON shapes into the typed API shapes: uint64 fields as exact `bigint`, base64
+ * values as `Buffer` (`null` means empty), and strict shape checks that fail with a {@link ProtocolError}
+ * rather than let `undefined` leak into callers.
+ *
+ * @module
+ */
+
+import { ProtocolError } from '../errors.js';
+import { parseJson, toUint64, type JsonValue } from '../transport/json.js';
+import type { HttpResponse } from '../transport/http.js';
+import type { KvPair, SessionBehavior, SessionEntry, TxnOpError, UserEvent } from './types.js';
+
+type JsonObject = { [key: string]: JsonValue };
+
+/** Parses a response body as lossless JSON. */
+export function parseBody(res: HttpResponse): JsonValue {
+  return parseJson(res.body.toString('utf8'));
+}
+
+/** Asserts that `v` is a JSON object. */
+export function asObject(v: JsonValue | undefined, what: string): JsonObject {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ProtocolError(`Consul sent ${what} that is not an object`);
+  return v;
+}
+
+/** Asserts that `v` is an array (`null` counts as empty, as Go marshals nil slices). */
+export function asArray(v: JsonValue | undefined, what: string): JsonValue[] {
+  if (v === null || v === undefined) return [];
+  if (!Array.isArray(v)) throw new ProtocolError(`Consul sent ${what} that is not an array`);
+  return v;
+}
+
+/** Reads a string field (`undefined` and `null` give `fallback`). */
+export function str(o: JsonObject, field: string, fallback = ''): string {
+  const v = o[field];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'string') throw new ProtocolError(`Consul sent a non-string ${field}`);
+  return v;
+}
+
+/** Decodes a base64 field; `null`/absent gives an empty buffer. */
+export function base64(o: JsonObject, field: string): Buffer {
+  const v = o[field];
+  if (v === undefined || v === null) return Buffer.alloc(0);
+  if (typeof v !== 'string') throw new ProtocolError(`Consul sent a non-string ${field}`);
+  return Buffer.from(v, 'base64');
+}
+
+/** Decodes one KV entry (`DirEntry`). */
+export function decodeKvPair(v: JsonValue | undefined): KvPair {
+  const o = asObject(v, 'a KV entry');
+  const pair: KvPair = {
+    key: str(o, 'Key'),
+    value: base64(o, 'Value'),
+    flags: toUint64(o['Flags'], 'Flags'),
+    createIndex: toUint64(o['CreateIndex'], 'CreateIndex'),
+    modifyIndex: toUint64(o['ModifyIndex'], 'ModifyIndex'),
+    lockIndex: toUint64(o['LockIndex'], 'LockIndex'),
+  };
+  const session = str(o, 'Session');
+  if (session !== '') pair.session = session;
+  return pair;
+}
+
+/** Decodes one session. `LockDelay` arrives in nanoseconds and is returned in milliseconds. */
+export function decodeSession(v: JsonValue | undefined): SessionEntry {
+  const o = asObject(v, 'a session');
+  const behavior = str(o, 'Behavior', 'release');
+  if (behavior !== 'release' && behavior !== 'delete') throw new ProtocolError(`Consul sent an unknown session Behavior "${behavior}"`);
+  return {
+    id: str(o, 'ID'),
+    name: str(o, 'Name'),
+    node: str(o, 'Node'),
+    lockDelay: Number(toUint64(o['LockDelay'], 'LockDelay') / 1_000_000n),
+    behavior: behavior satisfies SessionBehavior,
+    ttl: str(o, 'TTL'),
+    nodeChecks: asArray(o['NodeChecks'], 'NodeChecks').map((c) => {
+      if (typeof c !== 'string') throw new ProtocolError('Consul sent a non-string node check');
+      return c;
+    }),
+    createIndex: toUint64(o['CreateIndex'], 'CreateIndex'),
+    modifyIndex: toUint64(o['ModifyIndex'], 'ModifyIndex'),
+  };
+}
+
+/** Decodes one user event. */
+export function decodeEvent(v: JsonValue | undefined): UserEvent {
+  const o = asObject(v, 'an event');
+  const payload = o['Payload'];
+  return {
+    id: str(o, 'ID'),
+    name: str(o, 'Name'),
+    payload: payload === null || payload === undefined ? undefined : base64(o, 'Payload'),
+    nodeFilter: str(o, 'NodeFilter'),
+    serviceFilter: str(o, 'ServiceFilter'),
+    tagFilter: str(o, 'TagFilter'),
+    version: Number(toUint64(o['Version'], 'Version')),
+    lTime: toUint64(o['LTime'], 'LTime'),
+  };
+}
+
+/** Decodes a transaction's `Errors` list. */
+export function decodeTxnErrors(v: JsonValue | undefined): TxnOpError[] {
+  return asArray(v, 'transaction errors').map((e) => {
+    const o = asObject(e, 'a transaction error');
+    return { opIndex: Number(toUint64(o['OpIndex'], 'OpIndex')), what: str(o, 'What') };
+  });
+}
+
+/** Decodes Consul's `true`/`false` write replies. */
+export function decodeBool(res: HttpResponse): boolean {
+  const v = parseBody(res);
+  if (typeof v !== 'boolean') throw new ProtocolError('Consul sent a write reply that is not true or false');
+  return v;
+}

@@ -1,0 +1,182 @@
+/**
+ * Installing verified content as a local file — the part `deliver`, `raw` and `watchAndDeliver` share:
+ *
+ * - when the file already hashes to the content's checksum it is not rewritten and `exec` does not run, but
+ *   a drifted mode or owner is repaired in place (kvexpress left both alone);
+ * - otherwise atomic-write.ts replaces it, with `validate` run on the staged temp file before the swap;
+ * - then, after a random `splay` delay (so a fleet does not reload at once), `exec` runs with `KVX_KEY`,
+ *   `KVX_FILE`, `KVX_CHECKSUM` and `KVX_PREVIOUS_CHECKSUM`.
+ *
+ * @module
+ */
+
+import { resolve } from 'node:path';
+
+import { sleep } from '../transport/rate-limit.js';
+import { checkMode, DEFAULT_FILE_MODE, repairAttributes, writeFileAtomic, type AttributeRepair } from './atomic-write.js';
+import { sha256File } from './checksum.js';
+import type { Command, CommandResult } from './exec.js';
+import { runExec, runValidate, type HookEnv, type HookSpec } from './hooks.js';
+import type { TransferLogger } from './logger.js';
+import { resolveOwner, type FileOwner } from './owner.js';
+import type { CountMetric, Direction, TransferMetrics } from './transfer-metrics.js';
+import { durationOption } from './transfer-options.js';
+
+/** How a file is installed. */
+export interface InstallOptions {
+  /** The target file; relative paths are resolved against the current directory. */
+  file: string;
+  /** Mode of the file, enforced with chmod (also repaired when the content is unchanged). Default: `0o640`. */
+  mode?: number;
+  /** Owner of the file: `user[:group]`, `:group`, or ids. Default: the current user, not enforced. */
+  owner?: string | FileOwner;
+  /** Command run after the file was written. Default: none. */
+  exec?: Command;
+  /**
+   * Command that checks the staged temp file before the swap; `{}` is replaced by its path and
+   * `KVX_TEMP_FILE` holds it. A failure keeps the old file. Default: none.
+   */
+  validate?: Command;
+  /** Run `exec` and `validate` through `/bin/sh -c`. Default: `false`. */
+  shell?: boolean;
+  /** Timeout of `exec`, in ms (`0`: none). Default: `60000`. */
+  execTimeout?: number;
+  /** Timeout of `validate`, in ms (`0`: none). Default: `60000`. */
+  validateTimeout?: number;
+  /** Upper bound of the random delay before `exec`, in ms. Default: `0`. */
+  splay?: number;
+  /** Rewrite the file and run `exec` even when the file is unchanged. Default: `false`. */
+  force?: boolean;
+}
+
+/** What an installation did. */
+export interface InstallResult {
+  /** `written`: the file was replaced; `unchanged`: it already had this content. */
+  status: 'written' | 'unchanged';
+  /** The absolute path of the file. */
+  file: string;
+  /** The checksum of the file before (`undefined`: there was none). */
+  previousChecksum: string | undefined;
+  /** Mode or owner repaired in place (only for `unchanged`). */
+  repaired: AttributeRepair;
+  /** The validate command's outcome, when it ran. */
+  validate: CommandResult | undefined;
+  /** The exec command's outcome, when it ran. */
+  exec: CommandResult | undefined;
+  /** The random delay applied before `exec`, in ms (`0` when no command ran). */
+  splayMs: number;
+}
+
+/** Who is installing, for metrics and logs. */
+export interface InstallContext {
+  /** The key (metric tag, `KVX_KEY`). */
+  key: string;
+  direction: Direction;
+  /** Counted once the file is in place (`out`, `raw`). */
+  writtenMetric: CountMetric;
+  metrics: TransferMetrics;
+  logger: TransferLogger;
+  signal?: AbortSignal | undefined;
+}
+
+/** One file's installation settings, checked once (owner names resolved). */
+export class FileInstaller {
+  /** Absolute path of the target. */
+  readonly file: string;
+  private readonly mode: number;
+  private readonly splay: number;
+  private readonly force: boolean;
+  private readonly exec: HookSpec | undefined;
+  private readonly validate: HookSpec | undefined;
+
+  private constructor(
+    options: InstallOptions,
+    private readonly owner: FileOwner | undefined,
+  ) {
+    this.file = resolve(options.file);
+    this.mode = checkMode(options.mode ?? DEFAULT_FILE_MODE);
+    this.splay = durationOption('splay', options.splay, 0);
+    this.force = options.force ?? false;
+    const shell = options.shell ?? false;
+    this.exec =
+      options.exec === undefined
+        ? undefined
+        : { command: options.exec, shell, timeout: durationOption('execTimeout', options.execTimeout, 60_000) };
+    this.validate =
+      options.validate === undefined
+        ? undefined
+        : { command: options.validate, shell, timeout: durationOption('validateTimeout', options.validateTimeout, 60_000) };
+  }
+
+  /** Checks the options and resolves the owner (throws `InvalidArgumentError` on bad options). */
+  static async prepare(options: InstallOptions): Promise<FileInstaller> {
+    const owner = options.owner === undefined ? undefined : await resolveOwner(options.owner);
+    return new FileInstaller(options, owner);
+  }
+
+  private get attributes(): { mode: number; owner?: FileOwner } {
+    return this.owner === undefined ? { mode: this.mode } : { mode: this.mode, owner: this.owner };
+  }
+
+  /** Installs `content` (whose SHA-256 is `checksum`) as described in the module documentation. */
+  async install(content: Buffer, checksum: string, ctx: InstallContext): Promise<InstallResult> {
+    const { key, direction, metrics, logger, signal } = ctx;
+    const previousChecksum = await sha256File(this.file);
+    if (previousChecksum === checksum && !this.force) {
+      const repaired = await repairAttributes(this.file, this.attributes);
+      if (repaired.mode || repaired.owner) {
+        metrics.count('repaired', direction, key);
+        logger('info', 'file unchanged; repaired its attributes', { key, file: this.file, ...repaired });
+      } else {
+        logger('debug', 'file already up to date', { key, file: this.file, checksum });
+      }
+      metrics.count('unchanged', direction, key, 'file_checksums_match');
+      return { status: 'unchanged', file: this.file, previousChecksum, repaired, validate: undefined, exec: undefined, splayMs: 0 };
+    }
+    const env: HookEnv = {
+      KVX_KEY: key,
+      KVX_FILE: this.file,
+      KVX_CHECKSUM: checksum,
+      KVX_PREVIOUS_CHECKSUM: previousChecksum ?? '',
+    };
+    let validate: CommandResult | undefined;
+    const validateSpec = this.validate;
+    try {
+      await writeFileAtomic(this.file, content, {
+        ...this.attributes,
+        ...(validateSpec === undefined
+          ? {}
+          : {
+              beforeRename: async (temp: string) => {
+                validate = await runValidate(validateSpec, temp, env, logger, signal);
+              },
+            }),
+      });
+    } catch (err) {
+      const rejected = (err as { failure?: unknown }).failure === 'validate-failed';
+      const location = rejected ? 'validate_failed' : 'write_file';
+      metrics.count(rejected ? 'validate_failed' : 'panic', direction, key, location);
+      metrics.event('failure', `Delivery failed: ${this.file}`, (err as Error).message, 'error', direction, key, location);
+      throw err;
+    }
+    metrics.count(ctx.writtenMetric, direction, key);
+    logger('info', 'file written', { key, file: this.file, checksum, previousChecksum, size: content.length });
+    let exec: CommandResult | undefined;
+    let delay = 0;
+    if (this.exec !== undefined) {
+      delay = Math.floor(Math.random() * this.splay);
+      if (delay > 0) {
+        logger('debug', 'splay before exec', { key, delayMs: delay });
+        await sleep(delay, signal);
+      }
+      try {
+        exec = await runExec(this.exec, env, logger, signal);
+      } catch (err) {
+        metrics.count('exec_failed', direction, key, 'exec');
+        metrics.event('failure', `Exec failed after delivering ${this.file}`, (err as Error).message, 'error', direction, key, 'exec');
+        throw err;
+      }
+    }
+    return { status: 'written', file: this.file, previousChecksum, repaired: { mode: false, owner: false }, validate, exec, splayMs: delay };
+  }
+}

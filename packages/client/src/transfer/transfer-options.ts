@@ -1,0 +1,52 @@
+/**
+ * Options shared by every transfer function, and the eager checks of numeric options.
+ *
+ * @module
+ */
+
+import type { Consul } from '../consul.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { TransferLogger } from './logger.js';
+import type { TransferMetrics } from './transfer-metrics.js';
+
+/** Options every transfer function accepts. */
+export interface TransferOptions {
+  /** The Consul client (its address, token, TLS, retry and breaker settings apply). */
+  consul: Consul;
+  /** KV prefix; leading and trailing `/` are removed. Default: `kvexpress`. */
+  prefix?: string;
+  /** DogStatsD metrics and events. Default: none. */
+  metrics?: TransferMetrics;
+  /** Structured log callback (`--verbose`). Default: silent. */
+  logger?: TransferLogger;
+  /** Cancels the operation (requests in flight, waits and commands). */
+  signal?: AbortSignal;
+}
+
+/** kvexpress's default minimum line count (`--length`). */
+export const DEFAULT_MIN_LINES = 10;
+
+/** Checks an integer option ≥ `min`; returns `fallback` when it is `undefined`. */
+export function integerOption(name: string, value: number | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Checks a duration option in milliseconds (≥ 0); returns `fallback` when it is `undefined`. */
+export function durationOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(`${name} must be a number of milliseconds ≥ 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** The content as bytes (strings are UTF-8). */
+export function contentBytes(content: Buffer | string): Buffer {
+  if (typeof content === 'string') return Buffer.from(content, 'utf8');
+  if (Buffer.isBuffer(content)) return content;
+  throw new InvalidArgumentError('content must be a Buffer or a string');
+}

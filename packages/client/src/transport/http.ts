@@ -1,0 +1,295 @@
+/**
+ * The HTTP transport: one axios instance on dedicated keep-alive agents, wrapped by the retry policy and
+ * the per-address circuit breakers, with Consul's status codes mapped to the kvx error family. The ACL
+ * token travels only in the `X-Consul-Token` header and never reaches an error, a log line or a metric.
+ *
+ * @module
+ */
+
+import http from 'node:http';
+import https from 'node:https';
+import axios, { Axios, type AxiosRequestConfig, type RawAxiosRequestHeaders } from 'axios';
+import type { RequestOptions } from '../api/types.js';
+import {
+  AbortedError,
+  ConnectionError,
+  HttpError,
+  KvxError,
+  PermissionDeniedError,
+  RateLimitedError,
+  TimeoutError,
+  TooLargeError,
+} from '../errors.js';
+import type { ClientMetrics } from '../metrics.js';
+import type { Breaker, BreakerFactory, BreakerPolicy } from './breaker.js';
+import type { ResolvedConfig } from './config.js';
+import { createNodeAdapter } from './node-adapter.js';
+import { TokenBucket, type RateLimit } from './rate-limit.js';
+import type { Retrier, RequestSafety } from './retry.js';
+
+/** One logical request to the agent (retried as a whole). */
+export interface HttpRequest {
+  /** Metric name of the endpoint, e.g. `kv_get`. */
+  endpoint: string;
+  /** HTTP method. */
+  method: 'GET' | 'PUT' | 'DELETE';
+  /** URL path, already percent-encoded, e.g. `/v1/kv/a%20b`. */
+  path: string;
+  /** Query parameters; `''` sends a presence flag (`?recurse=`), `undefined` omits the parameter. */
+  query?: Record<string, string | undefined>;
+  /** Request body, if any. */
+  body?: Buffer | string;
+  /** Content type of `body`. Default: `application/octet-stream`. */
+  contentType?: string;
+  /** Statuses returned to the caller as values rather than errors (2xx always are). */
+  accept?: readonly number[];
+  /** Whether the request may be repeated after it reached the agent. */
+  safety: RequestSafety;
+  /** Per-call options (token, datacenter, signal, timeout). */
+  options: RequestOptions | undefined;
+  /** Blocking query parameters: sets `index`/`wait`, the long-poll timeout and the long-poll breaker. */
+  blocking?: { index: bigint; waitMs: number };
+}
+
+/** A reply from the agent. */
+export interface HttpResponse {
+  /** HTTP status (2xx, or one of the request's accepted statuses). */
+  status: number;
+  /** A response header by lower-case name. */
+  header(name: string): string | undefined;
+  /** The raw body. */
+  body: Buffer;
+}
+
+/** Everything the transport needs besides the resolved configuration. */
+export interface TransportDeps {
+  /** Retry policy with its budget. */
+  retrier: Retrier;
+  /** Breaker policy, or `false` for no breakers. */
+  breakerPolicy: BreakerPolicy | false;
+  /** Builds the breakers. */
+  breakerFactory: BreakerFactory;
+  /** Client-wide limit on GET requests, or `false`. */
+  readLimit: RateLimit | false;
+  /** Where request, retry and breaker metrics go. */
+  metrics: ClientMetrics;
+}
+
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EADDRNOTAVAIL']);
+
+/** Formats a wait for Consul like the Go client: integer milliseconds, at least `1ms`. */
+export function formatWait(ms: number): string {
+  return `${Math.max(1, Math.round(ms))}ms`;
+}
+
+/** Appends `name=value` to a URL, starting the query string when the URL has none yet. */
+function addParam(url: string, name: string, value: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`;
+}
+
+/** The request path with its query parameters, in the order given. */
+function requestUrl(path: string, query: Record<string, string | undefined> | undefined): string {
+  let url = path;
+  let sep = '?';
+  for (const k in query) {
+    const v = query[k];
+    if (v === undefined) continue;
+    url += `${sep}${k}=${encodeURIComponent(v)}`;
+    sep = '&';
+  }
+  return url;
+}
+
+function parseRetryAfter(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const secs = Number(v);
+  if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** A failure without a reply, stripped of everything but its code and message (no config, no headers). */
+function sanitizedCause(err: { code?: unknown; message?: unknown; cause?: unknown }): Error {
+  const inner = err.cause as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof inner?.code === 'string' ? inner.code : typeof err.code === 'string' ? err.code : undefined;
+  const message = typeof inner?.message === 'string' ? inner.message : String(err.message);
+  const cause = new Error(message);
+  if (code !== undefined) Object.assign(cause, { code });
+  return cause;
+}
+
+/** The axios-based transport of one {@link Consul} client. */
+export class HttpTransport {
+  private readonly axios: Axios;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly breaker: Breaker | undefined;
+  private readonly longPollBreaker: Breaker | undefined;
+  private readonly readBucket: TokenBucket | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: ResolvedConfig,
+    private readonly deps: TransportDeps,
+  ) {
+    const agentOptions = { keepAlive: true, maxFreeSockets: config.maxFreeSockets, scheduling: 'lifo' as const };
+    this.httpAgent = new http.Agent(agentOptions);
+    this.httpsAgent = new https.Agent({
+      ...agentOptions,
+      rejectUnauthorized: config.tls.verify,
+      ...(config.tls.ca ? { ca: config.tls.ca } : {}),
+      ...(config.tls.cert ? { cert: config.tls.cert } : {}),
+      ...(config.tls.key ? { key: config.tls.key } : {}),
+      ...(config.tls.serverName ? { servername: config.tls.serverName } : {}),
+    });
+    const defaults = {
+      baseURL: config.baseUrl,
+      httpAgent: this.httpAgent,
+      httpsAgent: this.httpsAgent,
+      ...(config.socketPath !== undefined ? { socketPath: config.socketPath } : {}),
+      responseType: 'arraybuffer' as const,
+      headers: { 'User-Agent': 'kvx-client', ...(config.token !== undefined ? { 'X-Consul-Token': config.token } : {}) },
+    };
+    // The direct path hands the fixed settings to the adapter rather than to axios, which would merge each of
+    // them into every request. Environment proxies need axios's own adapter; it must not follow redirects
+    // (they could carry the token to another host) and must hand every status back for the mapping below.
+    this.axios = config.proxy
+      ? axios.create({
+          ...defaults,
+          adapter: 'http',
+          maxRedirects: 0,
+          transformResponse: [],
+          validateStatus: () => true,
+          transitional: { clarifyTimeoutError: true },
+          redact: ['x-consul-token'],
+        })
+      : new Axios({ adapter: createNodeAdapter({ ...defaults, clarifyTimeoutError: true }) });
+    if (deps.breakerPolicy !== false) {
+      this.breaker = deps.breakerFactory(config.display, 'request', deps.breakerPolicy);
+      this.longPollBreaker = deps.breakerFactory(config.display, 'longPoll', deps.breakerPolicy);
+      this.breaker?.onStateChange((s) => deps.metrics.breakerState('request', s));
+      this.longPollBreaker?.onStateChange((s) => deps.metrics.breakerState('longPoll', s));
+    }
+    this.readBucket = deps.readLimit ? new TokenBucket(deps.readLimit) : undefined;
+  }
+
+  /** The display address of the agent (never contains credentials). */
+  get address(): string {
+    return this.config.display;
+  }
+
+  /** Datacenter and consistency defaults of the client. */
+  get defaults(): Pick<ResolvedConfig, 'consistency' | 'datacenter' | 'timeout'> {
+    return this.config;
+  }
+
+  /** States of the breakers, for diagnostics and tests. */
+  get breakerStates(): { request: string | undefined; longPoll: string | undefined } {
+    return { request: this.breaker?.state, longPoll: this.longPollBreaker?.state };
+  }
+
+  /**
+   * Sends a request with retries and the circuit breaker.
+   *
+   * @throws a {@link KvxError}: {@link HttpError} and its siblings for unaccepted statuses,
+   *   {@link ConnectionError}/{@link TimeoutError} without a reply, {@link AbortedError} on abort or close.
+   */
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    const signal = req.options?.signal;
+    if (this.closed) throw new AbortedError('the Consul client is closed');
+    if (signal?.aborted) throw new AbortedError();
+    if (this.readBucket && req.method === 'GET') await this.readBucket.take(signal);
+    const breaker = req.blocking ? this.longPollBreaker : this.breaker;
+    return this.deps.retrier.run(
+      () => (breaker ? breaker.run(() => this.attempt(req)) : this.attempt(req)),
+      req.safety,
+      signal,
+      (error) => this.deps.metrics.retry(req.endpoint, error.code),
+    );
+  }
+
+  private async attempt(req: HttpRequest): Promise<HttpResponse> {
+    if (this.closed) throw new AbortedError('the Consul client is closed');
+    const opts = req.options;
+    let url = requestUrl(req.path, req.query);
+    const dc = opts?.datacenter ?? this.config.datacenter;
+    if (dc !== undefined) url = addParam(url, 'dc', dc);
+    let timeout = opts?.timeout ?? this.config.timeout;
+    if (req.blocking) {
+      url = addParam(addParam(url, 'index', req.blocking.index.toString()), 'wait', formatWait(req.blocking.waitMs));
+      // Consul adds up to wait/16 of jitter; the ordinary timeout on top is the network slack.
+      timeout = req.blocking.waitMs + Math.ceil(req.blocking.waitMs / 16) + timeout;
+    }
+    // The client's token and user agent are fixed headers of the adapter; only per-call ones travel here.
+    let headers: RawAxiosRequestHeaders | undefined;
+    if (opts?.token !== undefined) headers = { 'X-Consul-Token': opts.token };
+    if (req.body !== undefined) (headers ??= {})['Content-Type'] = req.contentType ?? 'application/octet-stream';
+    const request: AxiosRequestConfig = { method: req.method, url, timeout };
+    if (headers) request.headers = headers;
+    if (req.body !== undefined) request.data = req.body;
+    if (opts?.signal) request.signal = opts.signal;
+
+    const started = performance.now();
+    try {
+      const res = await this.axios.request<Buffer>(request);
+      const status = res.status;
+      this.deps.metrics.request(req.endpoint, req.method, String(status), performance.now() - started);
+      const body = Buffer.isBuffer(res.data) ? res.data : Buffer.from(res.data ?? []);
+      const resHeaders = res.headers;
+      const header = (name: string): string | undefined => {
+        const v: unknown = resHeaders[name];
+        return typeof v === 'string' ? v : undefined;
+      };
+      if ((status >= 200 && status < 300) || req.accept?.includes(status)) return { status, header, body };
+      throw this.statusError(req, status, body.toString('utf8'), header('retry-after'));
+    } catch (err) {
+      if (err instanceof KvxError) throw err;
+      const mapped = this.transportError(req, err, timeout, opts?.signal);
+      this.deps.metrics.request(req.endpoint, req.method, mapped.code, performance.now() - started);
+      throw mapped;
+    }
+  }
+
+  private statusError(req: HttpRequest, status: number, body: string, retryAfter: string | undefined): KvxError {
+    switch (status) {
+      case 403:
+        return new PermissionDeniedError(req.method, req.path, body);
+      case 413:
+        return new TooLargeError(req.method, req.path, body);
+      case 429:
+        return new RateLimitedError(req.method, req.path, body, parseRetryAfter(retryAfter));
+      default:
+        return new HttpError(status, req.method, req.path, body, status >= 500);
+    }
+  }
+
+  private transportError(req: HttpRequest, err: unknown, timeout: number, signal: AbortSignal | undefined): KvxError {
+    const e = (err ?? {}) as { code?: unknown; message?: unknown; cause?: unknown };
+    const cause = sanitizedCause(e);
+    const what = `Consul ${req.method} ${req.path}`;
+    if (this.closed) return new AbortedError('the Consul client is closed', cause);
+    if (signal?.aborted || axios.isCancel(err)) return new AbortedError(`${what} was aborted`, cause);
+    const code = (cause as { code?: string }).code ?? '';
+    if (code === 'ETIMEDOUT' || code === 'ECONNABORTED') {
+      return new TimeoutError(`${what} timed out after ${timeout} ms (agent ${this.config.display})`, cause);
+    }
+    const notSent = NOT_SENT_CODES.has(code);
+    return new ConnectionError(`${what} failed: cannot reach the Consul agent at ${this.config.display} (${code || String(e.message)})`, {
+      cause,
+      ambiguous: !notSent,
+    });
+  }
+
+  /**
+   * Closes the sockets — which fails every in-flight request, reported as {@link AbortedError} — and the
+   * breakers. Idempotent.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+    this.breaker?.shutdown();
+    this.longPollBreaker?.shutdown();
+  }
+}

@@ -1,0 +1,155 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { expect } from 'chai';
+import { ConnectionError, Consul } from '@kvx/client';
+import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
+import { caught } from './helpers.js';
+
+/** Forwards every connection accepted by `server` to the agent's TCP port. */
+function forwardTo(server: net.Server, agent: DevAgent): void {
+  server.on('secureConnection', (s: net.Socket) => pipe(s, agent));
+  if (!(server instanceof tls.Server)) server.on('connection', (s: net.Socket) => pipe(s, agent));
+}
+
+function pipe(client: net.Socket, agent: DevAgent): void {
+  const upstream = net.connect(agent.port, agent.host);
+  client.pipe(upstream).pipe(client);
+  client.on('error', () => upstream.destroy());
+  upstream.on('error', () => client.destroy());
+}
+
+function listen(server: net.Server, where: string | number): Promise<void> {
+  return new Promise((resolve) => (typeof where === 'string' ? server.listen(where, resolve) : server.listen(where, '127.0.0.1', resolve)));
+}
+
+function opensslAvailable(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates a self-signed certificate and key valid for the DNS name `dns` only (not for 127.0.0.1). */
+async function selfSigned(dir: string, name: string, dns: string): Promise<{ certFile: string; keyFile: string; cert: Buffer; key: Buffer }> {
+  const certFile = path.join(dir, `${name}.crt`);
+  const keyFile = path.join(dir, `${name}.key`);
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${dns}`,
+      '-addext', `subjectAltName=DNS:${dns}`, '-keyout', keyFile, '-out', certFile],
+    { stdio: 'ignore' },
+  );
+  return { certFile, keyFile, cert: await readFile(certFile), key: await readFile(keyFile) };
+}
+
+describe('client: transports', () => {
+  let agent: DevAgent;
+  let dir: string;
+  let server: net.Server | undefined;
+  let consul: Consul | undefined;
+
+  before(async () => {
+    agent = await startTestAgent();
+  });
+  after(async () => {
+    await agent.close();
+  });
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'kvx-client-transport-'));
+  });
+  afterEach(async () => {
+    await consul?.close();
+    consul = undefined;
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('talks to an agent on a unix:// socket', async () => {
+    const socketPath = path.join(dir, 'consul.sock');
+    server = net.createServer();
+    forwardTo(server, agent);
+    await listen(server, socketPath);
+    consul = new Consul({ env: { CONSUL_HTTP_ADDR: `unix://${socketPath}` } });
+    await consul.kv.put('unix/key', 'over a socket');
+    expect((await consul.kv.get('unix/key')).value?.value.toString()).to.equal('over a socket');
+    expect(consul.address).to.equal(`unix://${socketPath}`);
+  });
+
+  describe('TLS', function () {
+    let server1: { certFile: string; keyFile: string; cert: Buffer; key: Buffer };
+    let client1: { certFile: string; keyFile: string; cert: Buffer; key: Buffer };
+    let port: number;
+
+    before(function () {
+      if (!opensslAvailable()) this.skip();
+    });
+
+    async function startTls(options: tls.TlsOptions): Promise<void> {
+      server = tls.createServer(options);
+      forwardTo(server, agent);
+      await listen(server, 0);
+      port = (server.address() as net.AddressInfo).port;
+    }
+
+    beforeEach(async () => {
+      server1 = await selfSigned(dir, 'server', 'consul.test');
+      client1 = await selfSigned(dir, 'client', 'client.test');
+    });
+
+    it('verifies the agent against the CA file from CONSUL_CACERT and CONSUL_TLS_SERVER_NAME', async () => {
+      await startTls({ cert: server1.cert, key: server1.key });
+      consul = new Consul({
+        env: { CONSUL_HTTP_ADDR: `127.0.0.1:${port}`, CONSUL_HTTP_SSL: 'true', CONSUL_CACERT: server1.certFile, CONSUL_TLS_SERVER_NAME: 'consul.test' },
+      });
+      expect(await consul.status.leader()).to.match(/:\d+$/);
+      expect(consul.address).to.equal(`https://127.0.0.1:${port}`);
+    });
+
+    it('rejects a trusted certificate issued for another name when no server name is set', async () => {
+      await startTls({ cert: server1.cert, key: server1.key });
+      consul = new Consul({ address: `https://127.0.0.1:${port}`, tls: { caFile: server1.certFile }, retry: false, env: {} });
+      expect(await caught(consul.status.leader())).to.be.instanceOf(ConnectionError);
+    });
+
+    it('rejects an agent certificate it cannot verify', async () => {
+      await startTls({ cert: server1.cert, key: server1.key });
+      consul = new Consul({ address: `https://127.0.0.1:${port}`, retry: false, env: {} });
+      const err = await caught(consul.status.leader());
+      expect(err).to.be.instanceOf(ConnectionError);
+    });
+
+    it('skips verification when verify is false', async () => {
+      await startTls({ cert: server1.cert, key: server1.key });
+      consul = new Consul({ address: `https://127.0.0.1:${port}`, tls: { verify: false }, env: {} });
+      expect(await consul.status.leader()).to.match(/:\d+$/);
+    });
+
+    it('presents a client certificate for mutual TLS', async () => {
+      await startTls({ cert: server1.cert, key: server1.key, requestCert: true, rejectUnauthorized: true, ca: client1.cert });
+      consul = new Consul({
+        address: `https://127.0.0.1:${port}`,
+        tls: { caFile: server1.certFile, serverName: 'consul.test', certFile: client1.certFile, keyFile: client1.keyFile },
+        env: {},
+      });
+      expect(await consul.status.leader()).to.match(/:\d+$/);
+    });
+
+    it('fails without the client certificate the agent requires', async () => {
+      await startTls({ cert: server1.cert, key: server1.key, requestCert: true, rejectUnauthorized: true, ca: client1.cert });
+      consul = new Consul({
+        address: `https://127.0.0.1:${port}`,
+        tls: { caFile: server1.certFile, serverName: 'consul.test' },
+        retry: false,
+        env: {},
+      });
+      expect(await caught(consul.status.leader())).to.be.instanceOf(ConnectionError);
+    });
+  });
+});
