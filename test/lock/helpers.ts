@@ -13,7 +13,8 @@ export async function makeTempDir(): Promise<string> {
 }
 
 export async function removeTempDir(dir: string | undefined): Promise<void> {
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  // Children stopped a moment ago may still be appending to their logs: retry a non-empty directory.
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -59,10 +59,17 @@ export function spawnRunner(name: string, address: string, args: readonly string
   };
 }
 
-/** Kills every runner still alive (SIGKILL) and waits for them; their children die with them (the reaper). */
-export async function killAll(runners: readonly Runner[]): Promise<void> {
-  for (const r of runners) r.signal('SIGKILL');
+/**
+ * Ends every runner still alive: SIGTERM (the child is stopped, the lock released), then SIGKILL for any
+ * still running after `graceMs` (its reaper then stops the child); waits until all have exited.
+ */
+export async function killAll(runners: readonly Runner[], graceMs = 3000): Promise<void> {
+  for (const r of runners) r.signal('SIGTERM');
+  const timer = setTimeout(() => {
+    for (const r of runners) r.signal('SIGKILL');
+  }, graceMs);
   await Promise.all(runners.map((r) => r.exited));
+  clearTimeout(timer);
 }
 
 /** One run of an interval child: [start, stop] wall-clock nanoseconds; `stop` undefined while running. */

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 
 import { Consul, parseManifest, publish, sha256Hex, type PublishResult } from '@kvx/client';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { rawGet, rejectsWith, startHarness, textLines, type Harness } from './helpers.js';
+import { rawGet, rejectsWith, startHarness, textLines, waitFor, type Harness } from './helpers.js';
 
 /** Reads data and checksum as a kvexpress reader would, and checks they belong together. */
 async function consistentContent(h: Harness, key: string): Promise<string> {
@@ -32,30 +32,45 @@ describe('transfer: concurrent writers', () => {
   });
   afterEach(() => proxy.pass());
 
+  /**
+   * Starts `late` through the proxy with every request held 600 ms, waits until its commit reached the proxy
+   * (so it has read the key), then lets `early` commit directly, before the held commit is forwarded.
+   */
+  const overtake = async <T>(late: () => Promise<T>, early: () => Promise<unknown>): Promise<{ late: Promise<T> }> => {
+    proxy.delay(600);
+    const commits = proxy.log.filter((r) => r.url.startsWith('/v1/txn')).length;
+    const pending = late();
+    pending.catch(() => undefined);
+    await waitFor(() => proxy.log.filter((r) => r.url.startsWith('/v1/txn')).length > commits, 5_000, 'the held commit');
+    await early();
+    // Only the held commit waits out its delay; the overtaken writer's retry runs at full speed.
+    await proxy.pass();
+    return { late: pending };
+  };
+
   it('a writer overtaken between its read and its commit re-reads and retries: the result is one whole version', async () => {
-    proxy.delay(200);
-    const late = publish({ consul: slow, key: 'overtaken', content: textLines(12, 'late') });
-    await new Promise((r) => setTimeout(r, 300));
-    await publish({ consul: h.consul, key: 'overtaken', content: textLines(12, 'early') });
-    const result = await late;
-    expect(result.attempts).to.equal(2);
+    const { late } = await overtake(
+      () => publish({ consul: slow, key: 'overtaken', content: textLines(12, 'late') }),
+      () => publish({ consul: h.consul, key: 'overtaken', content: textLines(12, 'early') }),
+    );
+    expect((await late).attempts).to.equal(2);
     expect(await consistentContent(h, 'overtaken')).to.equal(sha256Hex(textLines(12, 'late')));
   });
 
   it("with onConflict 'fail', an overtaken writer reports KVX_CONFLICT and the other version stays whole", async () => {
-    proxy.delay(200);
-    const late = publish({ consul: slow, key: 'conflict', content: textLines(12, 'late'), onConflict: 'fail' });
-    await new Promise((r) => setTimeout(r, 300));
-    await publish({ consul: h.consul, key: 'conflict', content: textLines(12, 'early') });
+    const { late } = await overtake(
+      () => publish({ consul: slow, key: 'conflict', content: textLines(12, 'late'), onConflict: 'fail' }),
+      () => publish({ consul: h.consul, key: 'conflict', content: textLines(12, 'early') }),
+    );
     await rejectsWith(late, 'KVX_CONFLICT');
     expect(await consistentContent(h, 'conflict')).to.equal(sha256Hex(textLines(12, 'early')));
   });
 
   it('an overtaken writer whose content was committed by the other one is done (unchanged)', async () => {
-    proxy.delay(200);
-    const late = publish({ consul: slow, key: 'same', content: textLines(12, 'same') });
-    await new Promise((r) => setTimeout(r, 300));
-    await publish({ consul: h.consul, key: 'same', content: textLines(12, 'same') });
+    const { late } = await overtake(
+      () => publish({ consul: slow, key: 'same', content: textLines(12, 'same') }),
+      () => publish({ consul: h.consul, key: 'same', content: textLines(12, 'same') }),
+    );
     expect((await late).status).to.equal('unchanged');
   });
 

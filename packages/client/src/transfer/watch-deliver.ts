@@ -183,6 +183,7 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
     () => consul.watch((o) => consul.kv.list(locksPrefix, { ...o, ...query }), watchOptions),
     (result: { value: KvPair[] }) => {
       const pins = new Map(result.value.map((p) => [p.key, p.value]));
+      const first = !pinsKnown;
       pinsKnown = true;
       for (const state of states) {
         const value = pins.get(state.delivery.pinKey);
@@ -192,9 +193,11 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
           state.pin = pin;
           // The file may have been edited while pinned: check it against Consul again.
           state.last = undefined;
+          state.wakeup.notify();
+        } else if (first) {
+          state.wakeup.notify();
         }
       }
-      for (const state of states) if (state.latest !== undefined) state.wakeup.notify();
     },
     (err) => {
       for (const state of states) report(err, state);

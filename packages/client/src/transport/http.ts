@@ -200,7 +200,8 @@ export class HttpTransport {
     if (signal?.aborted) throw new AbortedError();
     if (this.readBucket && req.method === 'GET') await this.readBucket.take(signal);
     const breaker = req.blocking ? this.longPollBreaker : this.breaker;
-    return this.deps.retrier.run(
+    // `return await` settles in fewer microtask turns than returning the promise from an async function.
+    return await this.deps.retrier.run(
       () => (breaker ? breaker.run(() => this.attempt(req)) : this.attempt(req)),
       req.safety,
       signal,

@@ -37,6 +37,7 @@ import {
   type AxiosRequestConfig,
   type AxiosResponse,
   type InternalAxiosRequestConfig,
+  type RawAxiosHeaders,
 } from 'axios';
 
 /** Request settings the adapter applies when the request config leaves them unset. */
@@ -100,13 +101,28 @@ function limit(v: number | undefined): number {
   return v !== undefined && Number.isFinite(v) && v >= 0 ? v : Infinity;
 }
 
+/** The fixed headers, replaced name by name by the request's own (node:http lets later names win, in any case). */
+function requestHeaders(fixed: Record<string, string> | undefined, own: RawAxiosHeaders): http.OutgoingHttpHeaders {
+  if (Object.keys(own).length === 0) return fixed ?? {};
+  return Object.assign({}, fixed, own) as http.OutgoingHttpHeaders;
+}
+
 /**
- * Response headers as axios's `AxiosHeaders`. It stores each header as an own property under the name it was
- * set with; node:http has already lower-cased the names, joined repeated headers and rejected invalid values,
- * so its object is copied in as is rather than set header by header (axios normalises the result again).
+ * Response headers as node:http parsed them. `AxiosHeaders` keeps each header as an own property under the
+ * name it was set with, and axios normalises every response's headers (names trimmed and de-duplicated
+ * case-insensitively, control characters stripped from values) — work node:http has already done: it
+ * lower-cases and merges the names, trims the values, and fails the response on a control character. So
+ * the parsed object is copied in as is, and the plain normalisation is skipped; `normalize(true)` (header
+ * name formatting) still runs.
  */
-function responseHeaders(headers: http.IncomingHttpHeaders): AxiosHeaders {
-  return Object.assign(new AxiosHeaders(), headers);
+class ParsedHeaders extends AxiosHeaders {
+  static of(headers: http.IncomingHttpHeaders): ParsedHeaders {
+    return Object.assign(new ParsedHeaders(), headers);
+  }
+
+  override normalize(format: boolean): AxiosHeaders {
+    return format ? super.normalize(format) : this;
+  }
 }
 
 /**
@@ -162,9 +178,8 @@ export function createNodeAdapter(defaults: NodeAdapterDefaults = {}): AxiosAdap
       const options: http.RequestOptions = {
         method: (config.method ?? 'get').toUpperCase(),
         path,
-        // Later names win in node:http, case-insensitively: the request's headers replace the defaults.
-        headers: { ...defaults.headers, ...(config.headers.toJSON(true) as Record<string, string>) },
-        agent: target.https ? (config.httpsAgent ?? defaults.httpsAgent) : (config.httpAgent ?? defaults.httpAgent),
+        headers: requestHeaders(defaults.headers, config.headers.toJSON(true)),
+        agent: (target.https ? (config.httpsAgent ?? defaults.httpsAgent) : (config.httpAgent ?? defaults.httpAgent)) as http.Agent | undefined,
       };
       const socketPath = config.socketPath ?? defaults.socketPath;
       if (socketPath != null) {
@@ -214,7 +229,7 @@ export function createNodeAdapter(defaults: NodeAdapterDefaults = {}): AxiosAdap
             data: asBuffer ? raw : raw.toString('utf8'),
             status,
             statusText: res.statusMessage ?? '',
-            headers: responseHeaders(res.headers),
+            headers: ParsedHeaders.of(res.headers),
             config,
             request: req,
           };
