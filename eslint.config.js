@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['**/dist/**', 'docs/**', 'coverage/**', '**/bin/*.js', 'node_modules/**', '.bench-tmp/**'] },
+  { ignores: ['**/dist/**', 'docs/**', 'coverage/**', '**/bin/*.js', 'node_modules/**', '.bench-tmp/**', '**/.tmp-*', '.agent-tmp*'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
