@@ -73,6 +73,7 @@ describe('lock: hot spares', function () {
   it('hands over to a spare when the holder gets SIGTERM, the old child stopped first', async () => {
     spares(3);
     const [holder] = await waitForHolders(runners, 1);
+    await started(1);
     holder!.signal('SIGTERM');
     expect(await holder!.exited).to.equal(0);
     const intervals = await started(2);
@@ -86,6 +87,7 @@ describe('lock: hot spares', function () {
   it('after a SIGKILL of the holder, stops its orphaned child and lets a spare in only after session expiry and lock-delay', async () => {
     spares(3);
     const [holder] = await waitForHolders(runners, 1);
+    await started(1);
     const pid = Number(/Child started: pid (\d+)/.exec(holder!.stderr())?.[1]);
     const killedAt = wallNs();
     holder!.signal('SIGKILL');

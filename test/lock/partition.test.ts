@@ -44,6 +44,7 @@ describe('lock: partitioned holder', function () {
     const prefix = 'test/partition';
     const cut = runner('cut-off', proxy.address, prefix);
     await waitForHolders([cut], 1);
+    await waitFor('the child to start', async () => (await readIntervals(log)).length === 1);
     const session = await keySession(agent.url, `${prefix}/.lock`);
     const spares = [runner('spare1', `${agent.host}:${agent.port}`, prefix), runner('spare2', `${agent.host}:${agent.port}`, prefix)];
     await waitFor('the spares to wait', () => spares.every((r) => r.stderr().includes('Attempting lock acquisition')));
@@ -55,7 +56,8 @@ describe('lock: partitioned holder', function () {
     });
     // The server still knows the session when the child is already gone: the fence came first.
     expect(await sessionInfo(agent.url, session!)).to.not.equal(undefined);
-    expect(cut.stderr()).to.match(/not confirmed for \d+ ms \(TTL 1000 ms\)/);
+    // The reaper and the supervisor both act at the deadline; the supervisor's report may come a moment later.
+    await waitFor('the fencing report', () => /not confirmed for \d+ ms \(TTL 1000 ms\)/.test(cut.stderr()), 5000);
 
     await waitForHolders(spares, 1);
     const intervals = await waitFor('the successor to start', async () => {

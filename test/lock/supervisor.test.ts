@@ -7,8 +7,11 @@ import { makeTempDir, pidAlive, readIfExists, readPid, removeTempDir, sleep, wai
 import { destroySession, holdLikeConsulLock, keySession, raw, rawKey, type RawHolder } from './raw-consul.js';
 import { FIXTURES, killAll, spawnRunner, waitForHolders, type Runner } from './runner.js';
 
-/** Short settings: the agent allows 100 ms TTLs; every test runner is verbose (its log is the evidence). */
-const FAST = ['--verbose', '--session-ttl', '1s', '--lock-delay', '300ms', '--kill-grace', '500ms'];
+/**
+ * Short settings (the agent allows 100 ms TTLs), with a TTL long enough that an overloaded test machine does not
+ * make healthy holders fence themselves; every test runner is verbose (its log is the evidence).
+ */
+const FAST = ['--verbose', '--session-ttl', '2s', '--lock-delay', '300ms', '--kill-grace', '500ms'];
 
 describe('lock: kvx lock against the dev agent', function () {
   let agent: DevAgent;
