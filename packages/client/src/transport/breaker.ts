@@ -110,16 +110,13 @@ export const opossumBreakerFactory: BreakerFactory = (address, kind, policy) => 
   cb.on('open', () => emit('open'));
   cb.on('halfOpen', () => emit('halfOpen'));
   cb.on('close', () => emit('closed'));
+  const translate = (err: unknown): never => {
+    if (!(err instanceof KvxError) && (err as { code?: unknown }).code === 'EOPENBREAKER') throw new CircuitOpenError(address);
+    throw err;
+  };
   return {
-    async run<T>(action: () => Promise<T>): Promise<T> {
-      try {
-        return (await cb.fire(action)) as T;
-      } catch (err) {
-        if (!(err instanceof KvxError) && (err as { code?: unknown }).code === 'EOPENBREAKER') {
-          throw new CircuitOpenError(address);
-        }
-        throw err;
-      }
+    run<T>(action: () => Promise<T>): Promise<T> {
+      return (cb.fire(action) as Promise<T>).catch(translate);
     },
     get state(): BreakerState {
       return cb.opened ? 'open' : cb.halfOpen ? 'halfOpen' : 'closed';

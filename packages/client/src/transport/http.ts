@@ -1,7 +1,8 @@
 /**
- * The HTTP transport: one axios instance on dedicated keep-alive agents, wrapped by the retry policy and
- * the per-address circuit breakers, with Consul's status codes mapped to the kvx error family. The ACL
- * token travels only in the `X-Consul-Token` header and never reaches an error, a log line or a metric.
+ * The HTTP transport: axios on the client's own node:http adapter ({@link createNodeAdapter}) and dedicated
+ * keep-alive agents, wrapped by the retry policy and the per-address circuit breakers, with Consul's status
+ * codes mapped to the kvx error family. The ACL token travels only in the `X-Consul-Token` header and never
+ * reaches an error, a log line or a metric.
  *
  * @module
  */
@@ -132,7 +133,13 @@ export class HttpTransport {
     private readonly config: ResolvedConfig,
     private readonly deps: TransportDeps,
   ) {
-    const agentOptions = { keepAlive: true, maxFreeSockets: config.maxFreeSockets, scheduling: 'lifo' as const };
+    const agentOptions = {
+      keepAlive: true,
+      // TCP keep-alive probes on idle and long-polling connections once a minute, not Node's once a second.
+      keepAliveMsecs: 60_000,
+      maxFreeSockets: config.maxFreeSockets,
+      scheduling: 'lifo' as const,
+    };
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent({
       ...agentOptions,
@@ -148,6 +155,7 @@ export class HttpTransport {
       httpsAgent: this.httpsAgent,
       ...(config.socketPath !== undefined ? { socketPath: config.socketPath } : {}),
       responseType: 'arraybuffer' as const,
+      timeout: config.timeout,
       headers: { 'User-Agent': 'kvx-client', ...(config.token !== undefined ? { 'X-Consul-Token': config.token } : {}) },
     };
     // The direct path hands the fixed settings to the adapter rather than to axios, which would merge each of
@@ -221,11 +229,13 @@ export class HttpTransport {
       // Consul adds up to wait/16 of jitter; the ordinary timeout on top is the network slack.
       timeout = req.blocking.waitMs + Math.ceil(req.blocking.waitMs / 16) + timeout;
     }
-    // The client's token and user agent are fixed headers of the adapter; only per-call ones travel here.
+    // The client's token and user agent are fixed headers; only per-call ones travel here.
     let headers: RawAxiosRequestHeaders | undefined;
     if (opts?.token !== undefined) headers = { 'X-Consul-Token': opts.token };
     if (req.body !== undefined) (headers ??= {})['Content-Type'] = req.contentType ?? 'application/octet-stream';
-    const request: AxiosRequestConfig = { method: req.method, url, timeout };
+    // Each field axios merges costs time; the client's own timeout is a default and needs none.
+    const request: AxiosRequestConfig = { method: req.method, url };
+    if (timeout !== this.config.timeout) request.timeout = timeout;
     if (headers) request.headers = headers;
     if (req.body !== undefined) request.data = req.body;
     if (opts?.signal) request.signal = opts.signal;

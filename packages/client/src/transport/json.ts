@@ -19,9 +19,11 @@ export type JsonValue = null | boolean | number | bigint | string | JsonValue[] 
 const LONG_DIGIT_RUN = /\d{16}/;
 /** A string without escapes or control characters: its content is its source text. */
 // eslint-disable-next-line no-control-regex -- JSON strings must not hold raw control characters
-const SIMPLE_STRING = /"([^"\\\u0000-\u001f]*)"/y;
-/** JSON's number grammar; groups 1 and 2 (fraction, exponent) are absent for integers. */
-const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+const SIMPLE_STRING = /"[^"\\\u0000-\u001f]*"/y;
+/** JSON's number grammar. */
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+/** A number literal without fraction or exponent. */
+const INTEGER = /^-?\d+$/;
 
 /**
  * Parses JSON text, returning integer literals outside `Number.MAX_SAFE_INTEGER` as `bigint`.
@@ -126,14 +128,14 @@ class LosslessParser {
     }
   }
 
+  // The token scans use test() and slice(): exec() would allocate a match array per token.
   private parseString(): string {
-    SIMPLE_STRING.lastIndex = this.pos;
-    const simple = SIMPLE_STRING.exec(this.text);
-    if (simple) {
-      this.pos = SIMPLE_STRING.lastIndex;
-      return simple[1]!;
-    }
     const start = this.pos;
+    SIMPLE_STRING.lastIndex = start;
+    if (SIMPLE_STRING.test(this.text)) {
+      this.pos = SIMPLE_STRING.lastIndex;
+      return this.text.slice(start + 1, this.pos - 1);
+    }
     for (let i = start + 1; i < this.text.length; i++) {
       const c = this.text.charCodeAt(i);
       if (c === 0x5c) {
@@ -149,13 +151,13 @@ class LosslessParser {
   }
 
   private parseNumber(): number | bigint {
-    NUMBER.lastIndex = this.pos;
-    const m = NUMBER.exec(this.text);
-    if (!m) return this.fail('invalid number');
+    const start = this.pos;
+    NUMBER.lastIndex = start;
+    if (!NUMBER.test(this.text)) return this.fail('invalid number');
     this.pos = NUMBER.lastIndex;
-    const literal = m[0];
+    const literal = this.text.slice(start, this.pos);
     const value = Number(literal);
-    if (m[1] === undefined && m[2] === undefined && !Number.isSafeInteger(value)) return BigInt(literal);
+    if (!Number.isSafeInteger(value) && INTEGER.test(literal)) return BigInt(literal);
     return value;
   }
 

@@ -1,8 +1,8 @@
 /**
  * A lean axios adapter on `node:http`/`node:https` for talking to a Consul agent. axios's own node adapter
  * pays on every request for features an agent connection never uses — redirects (follow-redirects), proxies,
- * decompression, stream pipelines, upload/download progress — and that costs several times the CPU of the
- * HTTP exchange itself. This adapter does exactly what the client needs and nothing else:
+ * decompression, stream pipelines, progress events — which costs more CPU than the HTTP exchange itself
+ * (bench/client-overhead.ts measures both). This adapter does what the client needs and nothing else:
  *
  * - keep-alive agents (`httpAgent`/`httpsAgent`, which also carry the TLS options) and unix sockets
  *   (`socketPath`);
@@ -13,16 +13,15 @@
  * - `validateStatus` as axios's `settle` applies it.
  *
  * Settings that are the same for every request (base URL, agents, socket, response type, fixed headers) can
- * be given to {@link createNodeAdapter} instead of axios's defaults: axios merges and validates each default
- * into every request's config, which costs more than the request's own fields. The request config still
- * overrides them.
+ * be given to {@link createNodeAdapter} instead of axios's defaults, which axios merges field by field into
+ * every request's config. The request config still overrides them.
  *
  * It never follows redirects (a 3xx is returned as is), never uses proxies, and never decompresses — it does
  * not ask for compression either (Consul compresses only when asked). Failures are axios errors with the
  * codes axios's node adapter uses: the network error's own code (`ECONNREFUSED`, `ECONNRESET`, …),
  * `ETIMEDOUT` or `ECONNABORTED` for timeouts (`transitional.clarifyTimeoutError`), `ERR_CANCELED` for aborts,
  * `ERR_BAD_RESPONSE` for an oversize reply, `ERR_BAD_REQUEST` for an oversize body and `ERR_NOT_SUPPORT` for
- * options it does not implement (`params`, `auth`, a `proxy` object, streamed response types).
+ * what it does not implement (`params`, `auth`, a `proxy` object, streamed response types, object bodies).
  *
  * @module
  */
@@ -37,7 +36,6 @@ import {
   type AxiosRequestConfig,
   type AxiosResponse,
   type InternalAxiosRequestConfig,
-  type RawAxiosHeaders,
 } from 'axios';
 
 /** Request settings the adapter applies when the request config leaves them unset. */
@@ -101,10 +99,14 @@ function limit(v: number | undefined): number {
   return v !== undefined && Number.isFinite(v) && v >= 0 ? v : Infinity;
 }
 
+function tooLarge(max: number, config: InternalAxiosRequestConfig, req: http.ClientRequest): AxiosError {
+  return new AxiosError(`maxContentLength size of ${max} exceeded`, AxiosError.ERR_BAD_RESPONSE, config, req);
+}
+
 /** The fixed headers, replaced name by name by the request's own (node:http lets later names win, in any case). */
-function requestHeaders(fixed: Record<string, string> | undefined, own: RawAxiosHeaders): http.OutgoingHttpHeaders {
+function requestHeaders(fixed: Record<string, string> | undefined, own: AxiosHeaders): http.OutgoingHttpHeaders {
   if (Object.keys(own).length === 0) return fixed ?? {};
-  return Object.assign({}, fixed, own) as http.OutgoingHttpHeaders;
+  return Object.assign({}, fixed, own.toJSON(true));
 }
 
 /**
@@ -151,121 +153,125 @@ export function createNodeAdapter(defaults: NodeAdapterDefaults = {}): AxiosAdap
     return { target: t, path: t.basePath + (url.startsWith('/') ? url : `/${url}`) };
   };
 
-  return (config) =>
-    new Promise((resolve, reject) => {
-      const notSupported = unsupported(config);
-      const responseType = config.responseType ?? defaults.responseType;
-      if (notSupported !== undefined || responseType === 'stream' || responseType === 'blob' || responseType === 'document' || responseType === 'formdata') {
-        const what = notSupported ?? `responseType "${String(responseType)}"`;
-        reject(new AxiosError(`the node adapter does not support ${what}`, AxiosError.ERR_NOT_SUPPORT, config));
+  const start = (config: InternalAxiosRequestConfig, resolve: (r: AxiosResponse) => void, reject: (e: AxiosError) => void): void => {
+    const notSupported = unsupported(config);
+    const responseType = config.responseType ?? defaults.responseType;
+    if (notSupported !== undefined || responseType === 'stream' || responseType === 'blob' || responseType === 'document' || responseType === 'formdata') {
+      const what = notSupported ?? `responseType "${String(responseType)}"`;
+      reject(new AxiosError(`the node adapter does not support ${what}`, AxiosError.ERR_NOT_SUPPORT, config));
+      return;
+    }
+    const signal = config.signal as AbortSignal | undefined;
+    if (signal?.aborted) {
+      reject(new CanceledError(undefined, config));
+      return;
+    }
+    const { target, path } = resolveUrl(config);
+    const body = requestBody(config);
+    const maxBody = limit(config.maxBodyLength ?? defaults.maxBodyLength);
+    if (body !== undefined && maxBody !== Infinity && Buffer.byteLength(body) > maxBody) {
+      reject(new AxiosError('Request body larger than maxBodyLength limit', AxiosError.ERR_BAD_REQUEST, config));
+      return;
+    }
+    const maxContent = limit(config.maxContentLength ?? defaults.maxContentLength);
+    const asBuffer = responseType === 'arraybuffer';
+
+    const options: http.RequestOptions = {
+      method: (config.method ?? 'get').toUpperCase(),
+      path,
+      headers: requestHeaders(defaults.headers, config.headers),
+      agent: (target.https ? (config.httpsAgent ?? defaults.httpsAgent) : (config.httpAgent ?? defaults.httpAgent)) as http.Agent | undefined,
+    };
+    const socketPath = config.socketPath ?? defaults.socketPath;
+    if (socketPath != null) {
+      options.socketPath = socketPath;
+    } else {
+      options.hostname = target.hostname;
+      if (target.port !== '') options.port = target.port;
+    }
+
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const fail = (err: AxiosError): void => {
+      if (finish()) reject(err);
+    };
+
+    const req = (target.https ? https : http).request(options, (res) => {
+      const status = res.statusCode ?? 0;
+      if (Number(res.headers['content-length']) > maxContent) {
+        res.destroy();
+        fail(tooLarge(maxContent, config, req));
         return;
       }
-      const signal = config.signal as AbortSignal | undefined;
-      if (signal?.aborted) {
-        reject(new CanceledError(undefined, config));
-        return;
-      }
-      const { target, path } = resolveUrl(config);
-      const body = requestBody(config);
-      const maxBody = limit(config.maxBodyLength ?? defaults.maxBodyLength);
-      if (body !== undefined && maxBody !== Infinity && Buffer.byteLength(body) > maxBody) {
-        reject(new AxiosError('Request body larger than maxBodyLength limit', AxiosError.ERR_BAD_REQUEST, config));
-        return;
-      }
-      const maxContent = limit(config.maxContentLength ?? defaults.maxContentLength);
-      const asBuffer = responseType === 'arraybuffer';
-
-      const options: http.RequestOptions = {
-        method: (config.method ?? 'get').toUpperCase(),
-        path,
-        headers: requestHeaders(defaults.headers, config.headers.toJSON(true)),
-        agent: (target.https ? (config.httpsAgent ?? defaults.httpsAgent) : (config.httpAgent ?? defaults.httpAgent)) as http.Agent | undefined,
-      };
-      const socketPath = config.socketPath ?? defaults.socketPath;
-      if (socketPath != null) {
-        options.socketPath = socketPath;
-      } else {
-        options.hostname = target.hostname;
-        if (target.port !== '') options.port = target.port;
-      }
-
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        return true;
-      };
-      const fail = (err: AxiosError): void => {
-        if (finish()) reject(err);
-      };
-      const tooLarge = (): AxiosError =>
-        new AxiosError(`maxContentLength size of ${maxContent} exceeded`, AxiosError.ERR_BAD_RESPONSE, config, req);
-
-      const req = (target.https ? https : http).request(options, (res) => {
-        const status = res.statusCode ?? 0;
-        if (Number(res.headers['content-length']) > maxContent) {
+      const chunks: Buffer[] = [];
+      let received = 0;
+      res.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > maxContent) {
           res.destroy();
-          fail(tooLarge());
+          fail(tooLarge(maxContent, config, req));
           return;
         }
-        const chunks: Buffer[] = [];
-        let received = 0;
-        res.on('data', (chunk: Buffer) => {
-          received += chunk.length;
-          if (received > maxContent) {
-            res.destroy();
-            fail(tooLarge());
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => {
-          if (!finish()) return;
-          const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
-          const response: AxiosResponse = {
-            data: asBuffer ? raw : raw.toString('utf8'),
-            status,
-            statusText: res.statusMessage ?? '',
-            headers: ParsedHeaders.of(res.headers),
-            config,
-            request: req,
-          };
-          const validate = config.validateStatus;
-          if (!validate || validate(status)) {
-            resolve(response);
-          } else {
-            const code = status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE;
-            reject(new AxiosError(`Request failed with status code ${status}`, code, config, req, response));
-          }
-        });
-        // The connection broke while the reply was arriving.
-        res.on('error', (err) => fail(AxiosError.from(err, (err as { code?: string }).code ?? 'ECONNRESET', config, req)));
-        res.on('close', () => {
-          if (!res.complete) fail(new AxiosError('the connection closed before the reply was complete', 'ECONNRESET', config, req));
-        });
+        chunks.push(chunk);
       });
-      // Stays attached after settling: a late socket error must not become an unhandled 'error' event.
-      req.on('error', (err) => fail(AxiosError.from(err, undefined, config, req)));
+      res.on('end', () => {
+        if (!finish()) return;
+        const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
+        const response: AxiosResponse = {
+          data: asBuffer ? raw : raw.toString('utf8'),
+          status,
+          statusText: res.statusMessage ?? '',
+          headers: ParsedHeaders.of(res.headers),
+          config,
+          request: req,
+        };
+        const validate = config.validateStatus;
+        if (!validate || validate(status)) {
+          resolve(response);
+        } else {
+          const code = status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE;
+          reject(new AxiosError(`Request failed with status code ${status}`, code, config, req, response));
+        }
+      });
+      // node:http errors a reply whose connection broke before it was complete (ECONNRESET, "aborted").
+      res.on('error', (err: NodeJS.ErrnoException) => fail(AxiosError.from(err, err.code ?? 'ECONNRESET', config, req)));
+    });
+    // Stays attached after settling: a late socket error must not become an unhandled 'error' event.
+    req.on('error', (err) => fail(AxiosError.from(err, undefined, config, req)));
 
-      const onAbort = (): void => {
+    const onAbort = (): void => {
+      if (!finish()) return;
+      req.destroy();
+      reject(new CanceledError(undefined, config, req));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timeout = config.timeout ?? defaults.timeout ?? 0;
+    if (timeout > 0) {
+      timer = setTimeout(() => {
         if (!finish()) return;
         req.destroy();
-        reject(new CanceledError(undefined, config, req));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const timeout = config.timeout ?? defaults.timeout ?? 0;
-      if (timeout > 0) {
-        timer = setTimeout(() => {
-          if (!finish()) return;
-          req.destroy();
-          const clarify = config.transitional?.clarifyTimeoutError ?? defaults.clarifyTimeoutError;
-          const message = config.timeoutErrorMessage ?? `timeout of ${timeout}ms exceeded`;
-          reject(new AxiosError(message, clarify ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED, config, req));
-        }, timeout);
+        const clarify = config.transitional?.clarifyTimeoutError ?? defaults.clarifyTimeoutError;
+        const message = config.timeoutErrorMessage ?? `timeout of ${timeout}ms exceeded`;
+        reject(new AxiosError(message, clarify ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED, config, req));
+      }, timeout);
+    }
+    req.end(body);
+  };
+
+  return (config) =>
+    new Promise((resolve, reject) => {
+      try {
+        start(config, resolve, reject);
+      } catch (err) {
+        // node:http rejects some options synchronously (an invalid header value, say), before sending anything.
+        reject(err instanceof AxiosError ? err : AxiosError.from(err, undefined, config));
       }
-      req.end(body);
     });
 }

@@ -1,0 +1,263 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { expect } from 'chai';
+import { Axios, AxiosError, AxiosHeaders, isCancel, type AxiosRequestConfig } from 'axios';
+import { createNodeAdapter, type NodeAdapterDefaults } from '../../packages/client/src/transport/node-adapter.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+
+/** A local HTTP server for replies the fault proxy cannot script (binary bodies, redirects, endless streams). */
+interface TestServer {
+  url: string;
+  /** Connections accepted so far. */
+  connections: number;
+  close(): Promise<void>;
+}
+
+async function serve(handler: http.RequestListener, socketPath?: string): Promise<TestServer> {
+  const server = http.createServer(handler);
+  const out: TestServer = {
+    url: '',
+    connections: 0,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  server.on('connection', () => out.connections++);
+  await new Promise<void>((resolve) => (socketPath ? server.listen(socketPath, resolve) : server.listen(0, '127.0.0.1', resolve)));
+  out.url = socketPath ? 'http://localhost' : `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return out;
+}
+
+/** Awaits `p`, expects an AxiosError, and returns it. */
+async function rejection(p: Promise<unknown>): Promise<AxiosError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).to.be.instanceOf(AxiosError);
+    return err as AxiosError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('client: node:http adapter for axios', () => {
+  let proxy: FaultProxy;
+  let agent: http.Agent;
+  let server: TestServer | undefined;
+
+  /** axios on the adapter, aimed at `baseURL` (the proxy by default). */
+  function client(defaults: NodeAdapterDefaults = {}): Axios {
+    return new Axios({
+      adapter: createNodeAdapter({ baseURL: proxy.url, httpAgent: agent, responseType: 'arraybuffer', headers: { 'User-Agent': 'kvx-test' }, ...defaults }),
+    });
+  }
+  const get = (ax: Axios, config: AxiosRequestConfig = {}) => ax.request<Buffer>({ method: 'GET', url: '/v1/kv/k', ...config });
+
+  beforeEach(async () => {
+    proxy = await startFaultProxy('http://127.0.0.1:9');
+    agent = new http.Agent({ keepAlive: true });
+  });
+  afterEach(async () => {
+    agent.destroy();
+    await proxy.close();
+    await server?.close();
+    server = undefined;
+  });
+
+  it('returns the status, the headers and the body as a Buffer', async () => {
+    proxy.respond({ status: 200, body: '[1]', headers: { 'X-Consul-Index': '7' } });
+    const res = await get(client(), { url: '/v1/kv/a%20b?recurse=' });
+    expect(res.status).to.equal(200);
+    expect(Buffer.isBuffer(res.data) && res.data.toString()).to.equal('[1]');
+    expect((res.headers as AxiosHeaders).get('X-Consul-Index')).to.equal('7');
+    expect(res.headers['x-consul-index']).to.equal('7');
+    expect(proxy.log[0]!.url).to.equal('/v1/kv/a%20b?recurse=');
+  });
+
+  it("keeps axios's header API: case-insensitive reads and name formatting", async () => {
+    proxy.respond({ status: 200, headers: { 'X-Consul-KnownLeader': 'true' } });
+    const headers = (await get(client())).headers;
+    expect(headers).to.be.instanceOf(AxiosHeaders);
+    if (!(headers instanceof AxiosHeaders)) return;
+    expect(headers.get('x-CONSUL-knownleader')).to.equal('true');
+    headers.normalize(true);
+    expect(headers['X-Consul-Knownleader']).to.equal('true');
+  });
+
+  it('returns UTF-8 text for the other buffered response types', async () => {
+    proxy.respond({ status: 200, body: 'héllo' });
+    expect((await get(client(), { responseType: 'text' })).data).to.equal('héllo');
+  });
+
+  it('sends its fixed headers, lets a request replace them, and never asks for compression', async () => {
+    proxy.respond({ status: 200, count: 2 });
+    const ax = client({ headers: { 'User-Agent': 'kvx-test', 'X-Consul-Token': 'fixed' } });
+    await get(ax);
+    await get(ax, { headers: { 'x-consul-token': 'per-call' } });
+    expect(proxy.log.map((r) => r.headers['x-consul-token'])).to.deep.equal(['fixed', 'per-call']);
+    expect(proxy.log[1]!.headers['user-agent']).to.equal('kvx-test');
+    expect(proxy.log[0]!.headers['accept-encoding']).to.equal(undefined);
+  });
+
+  it('returns a compressed body as sent, without decompressing it', async () => {
+    const gz = gzipSync('{"a":1}');
+    server = await serve((_req, res) => res.writeHead(200, { 'Content-Encoding': 'gzip' }).end(gz));
+    const res = await get(client({ baseURL: server.url }));
+    expect(res.data.equals(gz)).to.equal(true);
+  });
+
+  it('sends a Buffer or a string body with its length', async () => {
+    const seen: { length: string | undefined; body: string }[] = [];
+    server = await serve((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ length: req.headers['content-length'], body: Buffer.concat(chunks).toString() });
+        res.end('true');
+      });
+    });
+    const ax = client({ baseURL: server.url });
+    await ax.request({ method: 'PUT', url: '/v1/kv/k', data: Buffer.from([0x68, 0x69]) });
+    await ax.request({ method: 'PUT', url: '/v1/kv/k', data: 'é' });
+    expect(seen).to.deep.equal([
+      { length: '2', body: 'hi' },
+      { length: '2', body: 'é' },
+    ]);
+  });
+
+  it('reuses its keep-alive connection', async () => {
+    server = await serve((_req, res) => res.end('ok'));
+    const ax = client({ baseURL: server.url });
+    for (let i = 0; i < 3; i++) await get(ax);
+    expect(server.connections).to.equal(1);
+  });
+
+  it('returns a redirect as is instead of following it', async () => {
+    let requests = 0;
+    server = await serve((_req, res) => {
+      requests++;
+      res.writeHead(301, { Location: '/elsewhere' }).end();
+    });
+    const res = await get(client({ baseURL: server.url }));
+    expect([res.status, res.headers['location'], requests]).to.deep.equal([301, '/elsewhere', 1]);
+  });
+
+  it("rejects the statuses validateStatus refuses, as axios's settle does", async () => {
+    proxy.respond({ status: 500, body: 'No cluster leader' });
+    proxy.respond({ status: 404 });
+    const ax = client();
+    const validateStatus = (s: number): boolean => s < 300;
+    const e500 = await rejection(get(ax, { validateStatus }));
+    const e404 = await rejection(get(ax, { validateStatus }));
+    expect([e500.code, e500.response?.status, e404.code]).to.deep.equal([AxiosError.ERR_BAD_RESPONSE, 500, AxiosError.ERR_BAD_REQUEST]);
+  });
+
+  it('talks over a unix socket', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kvx-node-adapter-'));
+    try {
+      const socketPath = path.join(dir, 'agent.sock');
+      server = await serve((req, res) => res.end(`via ${req.url ?? ''}`), socketPath);
+      const res = await get(client({ baseURL: server.url, socketPath }));
+      expect(res.data.toString()).to.equal('via /v1/kv/k');
+    } finally {
+      await server?.close();
+      server = undefined;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails a request that gets no reply in time with ETIMEDOUT, or ECONNABORTED without clarifyTimeoutError', async () => {
+    proxy.blackhole();
+    const started = performance.now();
+    const clarified = await rejection(get(client({ clarifyTimeoutError: true }), { timeout: 100 }));
+    const plain = await rejection(get(client(), { timeout: 100 }));
+    expect([clarified.code, plain.code]).to.deep.equal([AxiosError.ETIMEDOUT, AxiosError.ECONNABORTED]);
+    expect(performance.now() - started).to.be.below(2000);
+  });
+
+  it('cancels an in-flight request when its signal aborts', async () => {
+    proxy.blackhole();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 30);
+    const err = await rejection(get(client(), { signal: ac.signal }));
+    expect(isCancel(err)).to.equal(true);
+    expect(err.code).to.equal(AxiosError.ERR_CANCELED);
+  });
+
+  it('rejects an already aborted signal without sending', async () => {
+    const err = await rejection(get(client(), { signal: AbortSignal.abort() }));
+    expect(err.code).to.equal(AxiosError.ERR_CANCELED);
+    expect(proxy.requests).to.equal(0);
+  });
+
+  it('reports a refused connection as ECONNREFUSED', async () => {
+    await proxy.refuse();
+    expect((await rejection(get(client()))).code).to.equal('ECONNREFUSED');
+  });
+
+  it('reports a connection reset after the request was sent as ECONNRESET', async () => {
+    proxy.resetNext(1);
+    expect((await rejection(get(client()))).code).to.equal('ECONNRESET');
+    expect(proxy.requests).to.equal(1);
+  });
+
+  it('reports a connection that breaks in the middle of the reply as ECONNRESET', async () => {
+    server = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Length': '100' });
+      res.write('only part', () => res.socket?.destroy());
+    });
+    expect((await rejection(get(client({ baseURL: server.url })))).code).to.equal('ECONNRESET');
+  });
+
+  it('rejects a reply whose Content-Length exceeds maxContentLength', async () => {
+    proxy.respond({ status: 200, body: 'x'.repeat(1000) });
+    const err = await rejection(get(client({ maxContentLength: 100 })));
+    expect(err.code).to.equal(AxiosError.ERR_BAD_RESPONSE);
+    expect(err.message).to.contain('maxContentLength');
+  });
+
+  it('cuts off an endless reply once it exceeds maxContentLength', async () => {
+    let closed!: () => void;
+    const serverSawClose = new Promise<void>((resolve) => (closed = resolve));
+    server = await serve((_req, res) => {
+      const chunk = Buffer.alloc(16 * 1024, 'x');
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk));
+      };
+      res.on('drain', pump);
+      res.on('close', closed);
+      pump();
+    });
+    const err = await rejection(get(client({ baseURL: server.url, maxContentLength: 64 * 1024 })));
+    expect(err.code).to.equal(AxiosError.ERR_BAD_RESPONSE);
+    await serverSawClose;
+  });
+
+  it('refuses a body above maxBodyLength without sending it', async () => {
+    const err = await rejection(client({ maxBodyLength: 4 }).request({ method: 'PUT', url: '/v1/kv/k', data: 'too long' }));
+    expect(err.code).to.equal(AxiosError.ERR_BAD_REQUEST);
+    expect(proxy.requests).to.equal(0);
+  });
+
+  it('rejects a header value node:http refuses as an AxiosError, without sending', async () => {
+    const err = await rejection(get(client(), { headers: { 'X-Consul-Token': 'to✓en' } }));
+    expect(err.code).to.equal('ERR_INVALID_CHAR');
+    expect(proxy.requests).to.equal(0);
+  });
+
+  for (const [what, config] of [
+    ['query params', { params: { a: 1 } }],
+    ['streamed responses', { responseType: 'stream' }],
+    ['object bodies', { method: 'PUT', data: { a: 1 } }],
+  ] as const) {
+    it(`refuses ${what}, which it does not implement`, async () => {
+      expect((await rejection(get(client(), config))).code).to.equal(AxiosError.ERR_NOT_SUPPORT);
+      expect(proxy.requests).to.equal(0);
+    });
+  }
+});
