@@ -11,10 +11,26 @@
  * - `kvx.consul.watch.wakeup` (counter) tags `changed` (`true`/`false`)
  * - `kvx.consul.watch.error` (counter) tags `code`
  *
+ * hot-shots is loaded on first use, not when this module is: a one-shot `kvx out` without metrics would
+ * otherwise pay tens of milliseconds of start-up for a StatsD client it never builds.
+ *
  * @module
  */
 
-import { StatsD, type ClientOptions as StatsDOptions } from 'hot-shots';
+import { createRequire } from 'node:module';
+import type { StatsD, ClientOptions as StatsDOptions } from 'hot-shots';
+
+type HotShots = typeof import('hot-shots');
+
+/**
+ * hot-shots' exports, loaded (once; `require` caches) at the first StatsD client. Synchronous, so metrics stay
+ * a plain constructor option; its ESM entry re-exports this CommonJS one, so `StatsD` is the same class
+ * whichever way a caller imported it. Keep the `createRequire(import.meta.url)('…')` spelling: the CLI's bundler
+ * (packages/cli/scripts/bundle.js) recognises it.
+ */
+function hotShots(): HotShots {
+  return createRequire(import.meta.url)('hot-shots') as HotShots;
+}
 
 /** What the client reports; implemented by {@link StatsdMetrics} and {@link NO_METRICS}. */
 export interface ClientMetrics {
@@ -50,8 +66,9 @@ export class StatsdMetrics implements ClientMetrics {
 
   /** @param statsd an existing client (left open on close), or options to create one (closed on close). */
   constructor(statsd: StatsD | StatsDOptions) {
-    this.owned = !(statsd instanceof StatsD);
-    this.statsd = statsd instanceof StatsD ? statsd : new StatsD(statsd);
+    const { StatsD: Client } = hotShots();
+    this.owned = !(statsd instanceof Client);
+    this.statsd = statsd instanceof Client ? statsd : new Client(statsd);
   }
 
   request(endpoint: string, method: string, status: string, durationMs: number): void {

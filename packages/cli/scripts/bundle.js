@@ -1,0 +1,60 @@
+/**
+ * Bundles the compiled `kvx` executable (dist/main.js, so run `tsc -b` first; the root `npm run build` runs
+ * both) into one ES module, dist/kvx.mjs, which the committed shim bin/kvx.js loads.
+ *
+ * Why: a `kvx out` cold start spent most of its time resolving and loading the ~250 files behind it (the
+ * client, axios and its dependencies); the same code as one file starts about 40 % faster
+ * (bench/cli-cold-start.ts). Modules reached through `import()` or `require()` stay lazily evaluated inside
+ * the bundle, so `kvx out` still runs none of the YAML parser, the progress bar, the diff library, the StatsD
+ * client or the other commands.
+ *
+ * Left out of the bundle, and loaded from node_modules when used:
+ * - `@kvx/lock`: its supervisor starts reaper.js next to its own module file, which the bundle does not have;
+ * - `@kvx/devagent`: only `kvx agent` and `kvx demo` need it;
+ * - `unix-dgram`: hot-shots' optional native module for DogStatsD over a Unix socket.
+ */
+import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+const dist = (file) => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
+
+/** How the workspace packages load a dependency on first use (see the client's metrics.ts). */
+const LAZY_REQUIRE = 'createRequire(import.meta.url)(';
+
+/**
+ * Turns the workspace packages' `createRequire(import.meta.url)('pkg')` into `require('pkg')`, which esbuild
+ * bundles (still evaluated at the first call). Left as it was, `import.meta.url` would be the bundle's URL,
+ * and the package would be looked up from @kvx/cli, which does not depend on it.
+ */
+const bundleLazyRequires = {
+  name: 'kvx-bundle-lazy-requires',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]packages[\\/][^\\/]+[\\/]dist[\\/].*\.js$/ }, async ({ path }) => ({
+      contents: (await readFile(path, 'utf8')).replaceAll(LAZY_REQUIRE, 'require('),
+      loader: 'js',
+    }));
+  },
+};
+
+await build({
+  entryPoints: [dist('main.js')],
+  outfile: dist('kvx.mjs'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['@kvx/lock', '@kvx/devagent', 'unix-dgram'],
+  plugins: [bundleLazyRequires],
+  // CommonJS dependencies (axios's follow-redirects, form-data, hot-shots, …) call `require`, which an ES
+  // module lacks.
+  banner: {
+    js: "import { createRequire as __kvxCreateRequire } from 'node:module';\nconst require = __kvxCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
+
+// Any other spelling of a lazy require would resolve from the bundle's directory at run time: fail here instead.
+if ((await readFile(dist('kvx.mjs'), 'utf8')).includes('createRequire(import.meta.url)')) {
+  throw new Error("dist/kvx.mjs resolves modules from its own directory: load lazy dependencies as createRequire(import.meta.url)('name')");
+}
