@@ -21,6 +21,13 @@ describe('lock: Go-style flags', () => {
     expect(normaliseArgv(['-verbose=false', 'p', 'c'])).to.deep.equal(['p', 'c']);
   });
 
+  it('knows the connection flags every kvx command has: -tls-skip-verify, -consistent, -dogstatsd', () => {
+    expect(normaliseArgv(['-tls-skip-verify', '-consistent=true', '-dogstatsd', '127.0.0.1:8125', 'p', 'c'])).to.deep.equal([
+      '--tls-skip-verify', '--consistent', '--dogstatsd=127.0.0.1:8125', 'p', 'c',
+    ]);
+    expect(normaliseArgv(['-tls-skip-verify=false', 'p', 'c'])).to.deep.equal(['p', 'c']);
+  });
+
   it('keeps a value that starts with a dash attached to its flag', () => {
     expect(normaliseArgv(['-name', '-odd-', 'p', 'c'])).to.deep.equal(['--name=-odd-', 'p', 'c']);
   });

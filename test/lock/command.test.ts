@@ -1,6 +1,11 @@
+import { spawn } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { lockMain, parseLockArgs } from '@kvx/lock';
+import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
+import { waitFor } from './helpers.js';
+import { LOCK_MAIN, REPO_ROOT } from './runner.js';
 
 function capture(): { stream: Writable; text: () => string } {
   let text = '';
@@ -13,12 +18,32 @@ function capture(): { stream: Writable; text: () => string } {
   return { stream, text: () => text };
 }
 
-async function main(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string; stdout: string }> {
+async function main(
+  argv: string[],
+  env: Record<string, string> = {},
+  programName?: string,
+): Promise<{ code: number; stderr: string; stdout: string }> {
   const out = capture();
   const err = capture();
-  const code = await lockMain(argv, { stdout: out.stream, stderr: err.stream, env });
+  const code = await lockMain(argv, { stdout: out.stream, stderr: err.stream, env, ...(programName === undefined ? {} : { programName }) });
   return { code, stdout: out.text(), stderr: err.text() };
 }
+
+/** Runs the `kvx-lock` bin's entry point from sources; `closeStdout` closes the read end of its stdout at once. */
+function spawnBin(args: string[], closeStdout = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=kvx-source', LOCK_MAIN, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  if (closeStdout) proc.stdout.destroy();
+  else proc.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve) => proc.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+const UNREACHABLE = { CONSUL_HTTP_ADDR: '127.0.0.1:1' };
 
 describe('lock: command line', () => {
   it("parses consul lock's flags and kvx's additions", () => {
@@ -57,7 +82,29 @@ describe('lock: command line', () => {
     });
   });
 
+  it('maps --tls-skip-verify, also in Go spelling, to an unverified TLS connection', () => {
+    expect(parseLockArgs(['--tls-skip-verify', 'p', 'c'])?.consul).to.deep.equal({ tls: { verify: false } });
+    expect(parseLockArgs(['-tls-skip-verify=true', 'p', 'c'])?.consul).to.deep.equal({ tls: { verify: false } });
+  });
+
+  it('maps --consistent to consistent reads', () => {
+    expect(parseLockArgs(['-consistent', 'p', 'c'])?.consul).to.deep.equal({ consistency: 'consistent' });
+  });
+
+  it('refuses --stale together with --consistent', async () => {
+    const { code, stderr } = await main(['--stale', '--consistent', 'p', 'c'], UNREACHABLE);
+    expect(code).to.equal(1);
+    expect(stderr).to.equal("error: option '--stale' cannot be used with option '--consistent'\n");
+  });
+
+  it('reads --dogstatsd as host:port', () => {
+    expect(parseLockArgs(['--dogstatsd', 'statsd.local:8125', 'p', 'c'])?.dogstatsd).to.deep.equal({ host: 'statsd.local', port: 8125 });
+    expect(parseLockArgs(['-dogstatsd=[::1]:9125', 'p', 'c'])?.dogstatsd).to.deep.equal({ host: '::1', port: 9125 });
+    expect(parseLockArgs(['p', 'c'])?.dogstatsd).to.equal(undefined);
+  });
+
   for (const [argv, message] of [
+    [['-dogstatsd', 'localhost', 'p', 'c'], 'invalid value "localhost" for flag -dogstatsd: parse error (use host:port)'],
     [['-n', '0', 'p', 'c'], 'Lock holder limit must be positive'],
     [['p'], 'Key prefix and child command must be specified'],
     [[], 'Key prefix and child command must be specified'],
@@ -86,9 +133,84 @@ describe('lock: command line', () => {
     expect(stdout).to.include('--kill-grace');
   });
 
+  it('names itself in the help as it was invoked', async () => {
+    const { stdout } = await main(['--help'], {}, 'kvx-lock');
+    expect(stdout).to.include('Usage: kvx-lock [options] PREFIX CHILD...');
+  });
+
+  it('is kvx-lock in the help of the kvx-lock bin', async () => {
+    const { code, stdout } = await spawnBin(['--help']);
+    expect(code).to.equal(0);
+    expect(stdout).to.match(/^Usage: kvx-lock \[options\] PREFIX CHILD\.\.\.$/m);
+  });
+
+  it('exits quietly when its stdout is closed (kvx-lock --help | head -1)', async () => {
+    const { code, stderr } = await spawnBin(['--help'], true);
+    expect(stderr).to.equal('');
+    expect(code).to.equal(0);
+  });
+
+  it('warns when the lock-delay is shorter than the fencing guarantee assumes (TTL - margin)', async () => {
+    const { stderr } = await main(['--session-ttl', '2s', '--lock-delay', '1s', 'p', 'true'], UNREACHABLE);
+    const lines = stderr.split('\n');
+    expect(lines[0]).to.equal(
+      'Warning: lock-delay 1s is shorter than session TTL - fence margin (1.6s): a holder whose session ' +
+        'is invalidated by a failing health check may still run when the next one starts (see docs/lock-fencing.md)',
+    );
+    expect(lines[1]).to.match(/^Error querying Consul agent: /);
+  });
+
+  it("warns when the server's default lock-delay (15s) is shorter than TTL - margin", async () => {
+    const { stderr } = await main(['--session-ttl', '30s', 'p', 'true'], UNREACHABLE);
+    expect(stderr.split('\n')[0]).to.match(/^Warning: lock-delay 15s \(the server's default\) is shorter than session TTL - fence margin \(24s\)/);
+  });
+
+  it('does not warn when the lock-delay covers TTL - margin, nor for a semaphore, which lock-delay does not protect', async () => {
+    for (const argv of [
+      ['--session-ttl', '2s', '--lock-delay', '1.6s', 'p', 'true'],
+      ['p', 'true'],
+      ['-n', '2', '--session-ttl', '2s', '--lock-delay', '0s', 'p', 'true'],
+    ]) {
+      const { stderr } = await main(argv, UNREACHABLE);
+      expect(stderr, argv.join(' ')).to.match(/^Error querying Consul agent: [^\n]*\n$/);
+    }
+  });
+
   it('exits 1 with "Error querying Consul agent" when the agent cannot be reached', async () => {
     const { code, stderr } = await main(['p', 'true'], { CONSUL_HTTP_ADDR: '127.0.0.1:1' });
     expect(code).to.equal(1);
     expect(stderr).to.match(/^Error querying Consul agent: .*\n$/);
+  });
+});
+
+describe('lock: metrics with --dogstatsd', () => {
+  let agent: DevAgent;
+  let statsd: Socket;
+  const datagrams: string[] = [];
+
+  before(async () => {
+    agent = await startTestAgent();
+    statsd = createSocket('udp4');
+    statsd.on('message', (msg) => datagrams.push(msg.toString()));
+    await new Promise<void>((resolve) => statsd.bind(0, '127.0.0.1', resolve));
+  });
+
+  after(async () => {
+    await new Promise<void>((resolve) => statsd.close(() => resolve()));
+    await agent.close();
+  });
+
+  it("sends the client's request metrics to the DogStatsD agent", async () => {
+    const { port } = statsd.address();
+    const { code } = await main(
+      ['--dogstatsd', `127.0.0.1:${port}`, '--session-ttl', '1s', '--lock-delay', '1s', 'test/metrics', 'true'],
+      { CONSUL_HTTP_ADDR: `${agent.host}:${agent.port}` },
+    );
+    expect(code).to.equal(0);
+    const lines = await waitFor('a request metric', () => {
+      const all = datagrams.flatMap((d) => d.split('\n'));
+      return all.some((l) => l.startsWith('kvx.consul.request:')) && all;
+    }, 5000);
+    expect(lines.find((l) => l.startsWith('kvx.consul.request:'))).to.match(/\|ms\|#.*endpoint:/);
   });
 });

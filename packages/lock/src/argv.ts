@@ -27,6 +27,7 @@ export const VALUE_FLAGS: ReadonlySet<string> = new Set([
   'client-cert',
   'client-key',
   'tls-server-name',
+  'dogstatsd',
 ]);
 
 /** Long options that are switches, with their defaults; Go spells them `-flag`, `-flag=true`, `-flag=false`. */
@@ -36,6 +37,8 @@ export const BOOLEAN_FLAGS: ReadonlyMap<string, boolean> = new Map([
   ['child-exit-code', false],
   ['verbose', false],
   ['stale', false],
+  ['consistent', false],
+  ['tls-skip-verify', false],
 ]);
 
 const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);

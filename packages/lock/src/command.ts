@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { Consul, InvalidArgumentError, KvxError, parseDuration, type ConsulOptions, type TlsOptions } from '@kvx/client';
 import { normaliseArgv } from './argv.js';
 import { resolveSupervisorSettings, type SupervisorLog, type SupervisorOptions } from './options.js';
@@ -15,6 +15,8 @@ import { LockSupervisor } from './supervisor.js';
 
 /** Streams, environment and signals of the command; each defaults to the current process's. */
 export interface LockIo {
+  /** How the command was invoked, for the help's usage line: `kvx-lock` for the bin. Default: `kvx lock`. */
+  programName?: string;
   /** Help output. */
   stdout?: NodeJS.WritableStream;
   /** Errors, warnings and (with `--verbose`) progress messages. */
@@ -33,7 +35,18 @@ export interface LockCommandLine {
   consul: ConsulOptions;
   /** `--verbose`. */
   verbose: boolean;
+  /** `--dogstatsd`: where the client sends its request metrics; none when absent. */
+  dogstatsd?: DogStatsdAddress;
 }
+
+/** A DogStatsD agent's UDP address. */
+export interface DogStatsdAddress {
+  host: string;
+  port: number;
+}
+
+/** The program name in the help when {@link LockIo.programName} is not given. */
+export const DEFAULT_PROGRAM_NAME = 'kvx lock';
 
 interface RawFlags {
   limit: string;
@@ -54,15 +67,18 @@ interface RawFlags {
   tokenFile?: string;
   datacenter?: string;
   stale?: boolean;
+  consistent?: boolean;
   caFile?: string;
   caPath?: string;
   clientCert?: string;
   clientKey?: string;
   tlsServerName?: string;
+  tlsSkipVerify?: boolean;
+  dogstatsd?: string;
 }
 
-function program(out: (s: string) => void, err: (s: string) => void): Command {
-  return new Command('kvx lock')
+function program(name: string, out: (s: string) => void, err: (s: string) => void): Command {
+  return new Command(name)
     .usage('[options] PREFIX CHILD...')
     .description(
       'Run CHILD only while holding a lock (or a semaphore slot) at PREFIX: start the same command on N machines, ' +
@@ -89,12 +105,17 @@ function program(out: (s: string) => void, err: (s: string) => void): Command {
     .option('--token <token>', 'ACL token (default: CONSUL_HTTP_TOKEN)')
     .option('--token-file <path>', 'file holding the ACL token (default: CONSUL_HTTP_TOKEN_FILE)')
     .option('--datacenter <dc>', "datacenter (default: the agent's)")
-    .option('--stale', 'allow stale reads where consistency is not required')
+    // Every read of the lock and semaphore sets its own consistency (see README), so these two only change
+    // the client's default for other reads; they exist because every other kvx command accepts them.
+    .addOption(new Option('--stale', 'default reads may be stale (lock reads keep their own consistency)').conflicts('consistent'))
+    .option('--consistent', 'default reads are consistent (lock reads keep their own consistency)')
     .option('--ca-file <path>', 'CA certificate file (default: CONSUL_CACERT)')
     .option('--ca-path <dir>', 'directory of CA certificates (default: CONSUL_CAPATH)')
     .option('--client-cert <path>', 'client certificate (default: CONSUL_CLIENT_CERT)')
     .option('--client-key <path>', 'client key (default: CONSUL_CLIENT_KEY)')
     .option('--tls-server-name <name>', 'server name to verify (default: CONSUL_TLS_SERVER_NAME)')
+    .option('--tls-skip-verify', "do not verify the agent's certificate (default: CONSUL_HTTP_SSL_VERIFY)")
+    .option('--dogstatsd <host:port>', "send the client's request metrics to this DogStatsD agent")
     .helpOption('-h, --help', 'show this help')
     .addHelpText(
       'after',
@@ -120,6 +141,16 @@ function durationFlag(flag: string, raw: string): number {
   }
 }
 
+function hostPortFlag(flag: string, raw: string): DogStatsdAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(raw.trim());
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (host === undefined || !(port > 0 && port < 65536)) {
+    throw new InvalidArgumentError(`invalid value "${raw}" for flag -${flag}: parse error (use host:port)`);
+  }
+  return { host, port };
+}
+
 function consulOptions(flags: RawFlags): ConsulOptions {
   const options: ConsulOptions = {};
   if (flags.httpAddr !== undefined) options.address = flags.httpAddr;
@@ -127,12 +158,14 @@ function consulOptions(flags: RawFlags): ConsulOptions {
   if (flags.tokenFile !== undefined) options.tokenFile = flags.tokenFile;
   if (flags.datacenter !== undefined) options.datacenter = flags.datacenter;
   if (flags.stale === true) options.consistency = 'stale';
+  if (flags.consistent === true) options.consistency = 'consistent';
   const tls: TlsOptions = {};
   if (flags.caFile !== undefined) tls.caFile = flags.caFile;
   if (flags.caPath !== undefined) tls.caPath = flags.caPath;
   if (flags.clientCert !== undefined) tls.certFile = flags.clientCert;
   if (flags.clientKey !== undefined) tls.keyFile = flags.clientKey;
   if (flags.tlsServerName !== undefined) tls.serverName = flags.tlsServerName;
+  if (flags.tlsSkipVerify === true) tls.verify = false;
   if (Object.keys(tls).length > 0) options.tls = tls;
   return options;
 }
@@ -147,8 +180,9 @@ export function parseLockArgs(
   argv: readonly string[],
   out: (s: string) => void = () => undefined,
   err: (s: string) => void = () => undefined,
+  programName: string = DEFAULT_PROGRAM_NAME,
 ): LockCommandLine | undefined {
-  const cmd = program(out, err);
+  const cmd = program(programName, out, err);
   try {
     cmd.parse(normaliseArgv(argv), { from: 'user' });
   } catch (e) {
@@ -173,7 +207,9 @@ export function parseLockArgs(
   if (flags.name !== undefined) supervisor.sessionName = flags.name;
   if (flags.lockDelay !== undefined) supervisor.lockDelayMs = durationFlag('lock-delay', flags.lockDelay);
   if (flags.fenceMargin !== undefined) supervisor.fenceMarginMs = durationFlag('fence-margin', flags.fenceMargin);
-  return { supervisor, consul: consulOptions(flags), verbose: flags.verbose === true };
+  const line: LockCommandLine = { supervisor, consul: consulOptions(flags), verbose: flags.verbose === true };
+  if (flags.dogstatsd !== undefined) line.dogstatsd = hostPortFlag('dogstatsd', flags.dogstatsd);
+  return line;
 }
 
 function oneLine(err: unknown): string {
@@ -194,7 +230,7 @@ export async function lockMain(argv: string[], io: LockIo = {}): Promise<number>
   const write = (stream: NodeJS.WritableStream) => (s: string) => void stream.write(s);
   let line: LockCommandLine | undefined;
   try {
-    line = parseLockArgs(argv, write(stdout), write(stderr));
+    line = parseLockArgs(argv, write(stdout), write(stderr), io.programName);
   } catch (e) {
     // Commander has already printed its own parse errors.
     if (!(e instanceof CommanderError)) stderr.write(`${oneLine(e)}\n`);
@@ -214,9 +250,14 @@ export async function lockMain(argv: string[], io: LockIo = {}): Promise<number>
     log.error(oneLine(e));
     return 1;
   }
+  const options: ConsulOptions = { ...line.consul, env: { ...env } };
+  if (line.dogstatsd !== undefined) {
+    // The client owns this StatsD socket and closes it (flushing) with itself.
+    options.metrics = { ...line.dogstatsd, errorHandler: (err: Error) => log.info(`dogstatsd: ${oneLine(err)}`) };
+  }
   let consul: Consul;
   try {
-    consul = new Consul({ ...line.consul, env: { ...env } });
+    consul = new Consul(options);
   } catch (e) {
     log.error(`Error connecting to Consul agent: ${oneLine(e)}`);
     return 1;

@@ -18,6 +18,7 @@ import {
   type Consul,
   type SessionRenewer,
 } from '@kvx/client';
+import { DEFAULT_LOCK_DELAY_MS } from './options.js';
 
 /** Settings shared by the lock and the semaphore. */
 export interface ContentionSettings {
@@ -63,16 +64,13 @@ export interface Contention {
   cleanup(): Promise<boolean>;
 }
 
-/** Consul's server-side lock-delay default, used when the session does not set one. */
-const SERVER_LOCK_DELAY_MS = 15_000;
-
 /**
  * Pause before retrying an acquisition refused by lock-delay. Go sleeps a fixed 5 s; a quarter of the
  * lock-delay (at most 5 s, at least 50 ms) lets a fleet configured with a short lock-delay take over soon
  * after it ends, and the Lock adds ±20 % jitter so waiters do not retry in lock-step.
  */
 export function lockRetryTimeMs(lockDelayMs: number | undefined): number {
-  return Math.min(5000, Math.max(50, (lockDelayMs ?? SERVER_LOCK_DELAY_MS) / 4));
+  return Math.min(5000, Math.max(50, (lockDelayMs ?? DEFAULT_LOCK_DELAY_MS) / 4));
 }
 
 function mutex(consul: Consul, s: ContentionSettings): Contention {

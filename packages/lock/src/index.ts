@@ -6,7 +6,14 @@
  * @packageDocumentation
  */
 
-export { lockMain, parseLockArgs, type LockCommandLine, type LockIo } from './command.js';
+export {
+  DEFAULT_PROGRAM_NAME,
+  lockMain,
+  parseLockArgs,
+  type DogStatsdAddress,
+  type LockCommandLine,
+  type LockIo,
+} from './command.js';
 export { normaliseArgv } from './argv.js';
 export {
   LockSupervisor,
@@ -16,10 +23,12 @@ export {
 } from './supervisor.js';
 export {
   DEFAULT_KILL_GRACE_MS,
+  DEFAULT_LOCK_DELAY_MS,
   DEFAULT_MONITOR_RETRIES,
   DEFAULT_MONITOR_RETRY_TIME_MS,
   DEFAULT_SESSION_TTL_MS,
   defaultSessionName,
+  lockDelayWarning,
   resolveSupervisorOptions,
   resolveSupervisorSettings,
   type ResolvedSupervisorOptions,
@@ -27,6 +36,7 @@ export {
   type SupervisorOptions,
 } from './options.js';
 export { fencePlan, type FencePlan, type FenceSettings } from './fence.js';
+export { lockRetryTimeMs } from './contention.js';
 export { FORWARDED_SIGNALS, processSignals, type SignalSource, type SupervisorSignal } from './signals.js';
 export { LeaseExpiredError, LockTimeoutError } from './errors.js';
 export { runLocked, type LockedContext, type RunLockedOptions } from './run-locked.js';

@@ -5,11 +5,13 @@
  * @module
  */
 
-import { InvalidArgumentError, type Consul } from '@kvx/client';
+import { formatDuration, InvalidArgumentError, type Consul } from '@kvx/client';
 import { fencePlan, type FencePlan } from './fence.js';
 
 /** Default session TTL (Consul's `DefaultLockSessionTTL`). */
 export const DEFAULT_SESSION_TTL_MS = 15_000;
+/** Consul's server-side lock-delay, in effect when the session does not set one. */
+export const DEFAULT_LOCK_DELAY_MS = 15_000;
 /** Default SIGTERM → SIGKILL grace (`consul lock`'s `lockKillGracePeriod`). */
 export const DEFAULT_KILL_GRACE_MS = 5_000;
 /** Default number of monitor retries (`consul lock -monitor-retry`). */
@@ -94,6 +96,26 @@ function nonNegative(name: string, value: number): number {
 /** The session name `consul lock` gives a lock session. */
 export function defaultSessionName(command: readonly string[], prefix: string): string {
   return `Consul lock for '${command.join(' ')}' at '${prefix}'`;
+}
+
+/**
+ * The warning due when the lock-delay does not cover `TTL − fence margin`, `undefined` otherwise. A session
+ * invalidated early by its node's failing `serfHealth` check frees the lock at once, while the holder's child
+ * may run until `TTL − margin` after the last confirmed renewal; only a lock-delay at least that long keeps the
+ * next holder out until then (docs/lock-fencing.md, assumption 5). A semaphore's contender keys are new keys,
+ * which no lock-delay applies to, so the setting changes nothing there and no warning is given.
+ */
+export function lockDelayWarning(settings: Pick<ResolvedSupervisorOptions, 'limit' | 'lockDelayMs' | 'fence'>): string | undefined {
+  if (settings.limit !== 1) return undefined;
+  const lockDelayMs = settings.lockDelayMs ?? DEFAULT_LOCK_DELAY_MS;
+  const needMs = settings.fence.killAfterMs;
+  if (lockDelayMs >= needMs) return undefined;
+  const which = settings.lockDelayMs === undefined ? ` (the server's default)` : '';
+  return (
+    `Warning: lock-delay ${formatDuration(lockDelayMs)}${which} is shorter than session TTL - fence margin ` +
+    `(${formatDuration(needMs)}): a holder whose session is invalidated by a failing health check may still run ` +
+    'when the next one starts (see docs/lock-fencing.md)'
+  );
 }
 
 /**

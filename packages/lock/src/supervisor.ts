@@ -13,7 +13,7 @@ import { ChildGroup, type ChildExit } from './child-group.js';
 import { contentionFor, type Contention, type Holding } from './contention.js';
 import type { LeaseExpiredError } from './errors.js';
 import { hrNow, lastConfirmedNs, LeaseKeeper } from './lease-keeper.js';
-import { resolveSupervisorOptions, type ResolvedSupervisorOptions, type SupervisorOptions } from './options.js';
+import { lockDelayWarning, resolveSupervisorOptions, type ResolvedSupervisorOptions, type SupervisorOptions } from './options.js';
 import type { FromReaper, StopReason } from './reaper-protocol.js';
 import { isShutdownSignal, processSignals, type SignalSource } from './signals.js';
 
@@ -112,6 +112,8 @@ export class LockSupervisor {
   async #supervise(shutdown: AbortSignal): Promise<number> {
     const o = this.#o;
     const log = o.log;
+    const warning = lockDelayWarning(o);
+    if (warning !== undefined) log.error(warning);
     try {
       await o.consul.agent.self({ signal: shutdown });
     } catch (err) {
