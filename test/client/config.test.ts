@@ -64,6 +64,10 @@ describe('client: configuration', () => {
   describe('options', () => {
     for (const [name, options] of [
       ['a zero timeout', { timeout: 0 }],
+      ['a timeout beyond what a timer holds', { timeout: 2 ** 31 }],
+      ['a zero maxResponseSize', { maxResponseSize: 0 }],
+      ['a fractional maxResponseSize', { maxResponseSize: 1.5 }],
+      ['a NaN maxResponseSize', { maxResponseSize: NaN }],
       ['a negative retry count', { retry: { retries: -1 } }],
       ['maxDelay below minDelay', { retry: { minDelay: 100, maxDelay: 10 } }],
       ['a breaker threshold above 100 %', { breaker: { errorThresholdPercentage: 150 } }],

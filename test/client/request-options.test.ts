@@ -88,6 +88,23 @@ describe('client: request options on the wire', () => {
     expect(performance.now() - started).to.be.at.least(180);
   });
 
+  for (const bad of [0, -1, NaN, Infinity, 2 ** 31]) {
+    it(`rejects a per-call timeout of ${bad} on every kind of call, before sending anything`, async () => {
+      consul = new Consul({ address: proxy.address, env: {} });
+      proxy.respond({ ...json('true'), count: 10 });
+      const calls: (() => Promise<unknown>)[] = [
+        () => consul.kv.get('k', { timeout: bad }),
+        () => consul.kv.put('k', 'v', { timeout: bad }),
+        () => consul.kv.cas('k', 'v', 1n, { timeout: bad }),
+        () => consul.session.list({ timeout: bad, index: 2n }),
+        () => consul.txn.execute([{ verb: 'get', key: 'k' }], { timeout: bad }),
+        () => consul.status.leader({ timeout: bad }),
+      ];
+      for (const call of calls) expect(await caught(call())).to.be.instanceOf(InvalidArgumentError);
+      expect(proxy.requests).to.equal(0);
+    });
+  }
+
   it('rejects a non-positive wait', async () => {
     consul = new Consul({ address: proxy.address, env: {} });
     expect(await caught(consul.session.list({ index: 2n, wait: 0 }))).to.be.instanceOf(InvalidArgumentError);

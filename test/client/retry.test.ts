@@ -57,7 +57,9 @@ describe('client: retries', () => {
       expect(proxy.requests).to.equal(3);
     });
 
-    it('retries 429 and waits at least Retry-After', async () => {
+    it('retries 429 and waits at least Retry-After when the policy allows that long', async () => {
+      await consul.close();
+      consul = new Consul({ address: proxy.address, env: {}, retry: { retries: 4, minDelay: 1, maxDelay: 1000, budget: false }, breaker: false });
       proxy.respond({ status: 429, body: 'rate limit exceeded', headers: { 'Retry-After': '0.3' } });
       proxy.respond(ok(KV_FOUND));
       const started = performance.now();
@@ -166,6 +168,71 @@ describe('client: retries', () => {
       await caught(consul.kv.get('b'));
       expect(proxy.requests).to.equal(4);
     });
+  });
+
+  describe('Retry-After beyond the policy', () => {
+    it('surfaces a 429 asking for longer than maxDelay at once, with the delay it asked for', async () => {
+      proxy.respond({ status: 429, body: 'slow down', headers: { 'Retry-After': '3600' }, count: 5 });
+      const started = performance.now();
+      const err = await caught(consul.kv.get('k'));
+      expect(err).to.be.instanceOf(RateLimitedError);
+      expect((err as RateLimitedError).retryAfterMs).to.equal(3_600_000);
+      expect(proxy.requests).to.equal(1);
+      expect(performance.now() - started).to.be.below(2000);
+    });
+
+    it('surfaces a 429 asking for longer than the time left of maxRetryTime', async () => {
+      await consul.close();
+      consul = new Consul({
+        address: proxy.address,
+        env: {},
+        retry: { retries: 4, minDelay: 1, maxDelay: 5000, maxRetryTime: 500, budget: false },
+        breaker: false,
+      });
+      proxy.respond({ status: 429, body: 'slow down', headers: { 'Retry-After': '1' }, count: 5 });
+      const err = await caught(consul.kv.get('k'));
+      expect((err as RateLimitedError).retryAfterMs).to.equal(1000);
+      expect(proxy.requests).to.equal(1);
+    });
+
+    it('does not spend the retry budget on a 429 it surfaces', async () => {
+      await consul.close();
+      consul = new Consul({
+        address: proxy.address,
+        env: {},
+        retry: { retries: 4, minDelay: 1, maxDelay: 10, budget: { ratePerSecond: 0.001, burst: 1 } },
+        breaker: false,
+      });
+      proxy.respond({ status: 429, body: 'slow down', headers: { 'Retry-After': '60' } });
+      proxy.respond({ status: 500, body: 'No cluster leader' });
+      proxy.respond(ok(KV_FOUND));
+      await caught(consul.kv.get('k'));
+      expect((await consul.kv.get('k')).value?.value.toString()).to.equal('v');
+      expect(proxy.requests).to.equal(3);
+    });
+
+    it('waits a Retry-After given as an HTTP-date', async () => {
+      await consul.close();
+      consul = new Consul({ address: proxy.address, env: {}, retry: { retries: 1, minDelay: 1, maxDelay: 5000, budget: false }, breaker: false });
+      // HTTP-dates have whole seconds: two seconds ahead is a wait of more than one.
+      proxy.respond({ status: 429, body: 'slow down', headers: { 'Retry-After': new Date(Date.now() + 2000).toUTCString() } });
+      proxy.respond(ok(KV_FOUND));
+      const started = performance.now();
+      await consul.kv.get('k');
+      expect(performance.now() - started).to.be.at.least(900);
+      expect(proxy.requests).to.equal(2);
+    });
+
+    for (const bad of ['-5', '1e3', 'soon', '', '2024-01-01', 'Tue, 99 Foo 2024 99:99:99 GMT']) {
+      it(`ignores the malformed Retry-After ${JSON.stringify(bad)}`, async () => {
+        await consul.close();
+        consul = new Consul({ address: proxy.address, env: {}, retry: false });
+        proxy.respond({ status: 429, body: 'slow', headers: { 'Retry-After': bad } });
+        const err = await caught(consul.kv.get('k'));
+        expect(err).to.be.instanceOf(RateLimitedError);
+        expect((err as RateLimitedError).retryAfterMs).to.equal(undefined);
+      });
+    }
   });
 
   it('reports a 429 as RateLimitedError with the Retry-After delay when retries are off', async () => {

@@ -8,6 +8,7 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { caught } from './helpers.js';
 
 const TOKEN = 'b5e6b3e2-secret-token-0f3c';
+const CALL_TOKEN = 'c0ffee00-per-call-token-9a1d';
 
 /** Every way a thrown error could leak the token when logged or serialised. */
 function renderings(err: unknown): string[] {
@@ -89,5 +90,55 @@ describe('client: ACL token handling', () => {
     const err = await caught(consul.kv.get('k'));
     expect(err.status).to.equal(500);
     for (const text of [...renderings(err), consul.address]) expect(text).not.to.include(TOKEN);
+  });
+
+  describe('replies that echo the token back', () => {
+    const echo = (status: number) => ({ status, body: `token "${TOKEN}" / "${CALL_TOKEN}" is not allowed here` });
+
+    for (const [status, code] of [
+      [403, 'KVX_PERMISSION_DENIED'],
+      [500, 'KVX_HTTP'],
+      [413, 'KVX_TOO_LARGE'],
+      [429, 'KVX_RATE_LIMITED'],
+      [400, 'KVX_HTTP'],
+    ] as const) {
+      it(`redacts the client's and the call's token from a ${status} body`, async () => {
+        consul = new Consul({ address: proxy.address, token: TOKEN, retry: false, env: {} });
+        proxy.respond(echo(status));
+        const err = await caught(consul.kv.put('k', 'v', { token: CALL_TOKEN }));
+        expect(err.code).to.equal(code);
+        expect(err.message).to.include('token "<redacted>" / "<redacted>" is not allowed');
+        for (const text of renderings(err)) {
+          expect(text).not.to.include(TOKEN);
+          expect(text).not.to.include(CALL_TOKEN);
+        }
+      });
+    }
+
+    it('redacts the token from the failures of a rolled-back transaction', async () => {
+      consul = new Consul({ address: proxy.address, token: TOKEN, retry: false, env: {} });
+      proxy.respond({ status: 409, body: JSON.stringify({ Results: null, Errors: [{ OpIndex: 0, What: `token ${TOKEN} lacks key:write` }] }) });
+      const err = await caught(consul.txn.execute([{ verb: 'set', key: 'k', value: 'v' }]));
+      expect(err.code).to.equal('KVX_TXN_CONFLICT');
+      expect(err.message).to.include('token <redacted> lacks key:write');
+      for (const text of renderings(err)) expect(text).not.to.include(TOKEN);
+    });
+
+    it('keeps an echoed token out of the error for a reply that is not JSON', async () => {
+      consul = new Consul({ address: proxy.address, token: TOKEN, retry: false, env: {} });
+      proxy.respond({ status: 200, body: `${TOKEN} is not JSON`, headers: { 'X-Consul-Index': '3' } });
+      const err = await caught(consul.kv.list('p'));
+      expect(err.code).to.equal('KVX_PROTOCOL');
+      // V8's parse errors quote the ten characters at the error: not even a prefix of the token may show.
+      for (const text of renderings(err)) expect(text).not.to.include(TOKEN.slice(0, 8));
+    });
+
+    it('keeps an echoed token out of the error for a session with an unknown behavior', async () => {
+      consul = new Consul({ address: proxy.address, token: TOKEN, retry: false, env: {} });
+      proxy.respond({ status: 200, body: JSON.stringify([{ ID: 's', Behavior: TOKEN }]), headers: { 'X-Consul-Index': '3' } });
+      const err = await caught(consul.session.list());
+      expect(err.code).to.equal('KVX_PROTOCOL');
+      for (const text of renderings(err)) expect(text).not.to.include(TOKEN);
+    });
   });
 });

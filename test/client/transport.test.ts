@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { expect } from 'chai';
-import { ConnectionError, Consul } from '@kvx/client';
+import { ConnectionError, Consul, DEFAULT_MAX_RESPONSE_SIZE, ResponseTooLargeError } from '@kvx/client';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
 import { caught } from './helpers.js';
 
@@ -80,6 +81,32 @@ describe('client: transports', () => {
     await consul.kv.put('unix/key', 'over a socket');
     expect((await consul.kv.get('unix/key')).value?.value.toString()).to.equal('over a socket');
     expect(consul.address).to.equal(`unix://${socketPath}`);
+  });
+
+  describe('response size limit', () => {
+    for (const proxy of [false, true]) {
+      it(`fails a reply above maxResponseSize with ResponseTooLargeError${proxy ? ' (environment-proxy adapter)' : ''}`, async () => {
+        consul = new Consul({ address: agent.url, env: {}, proxy, maxResponseSize: 2048 });
+        for (let i = 0; i < 4; i++) await consul.kv.put(`big/${i}`, 'x'.repeat(900));
+        const err = await caught(consul.kv.list('big/'));
+        expect(err).to.be.instanceOf(ResponseTooLargeError);
+        expect([err.code, err.retryable, (err as ResponseTooLargeError).limit]).to.deep.equal(['KVX_RESPONSE_TOO_LARGE', false, 2048]);
+        expect((await consul.kv.keys('big/')).value).to.have.length(4);
+        await consul.kv.deleteTree('big/');
+      });
+    }
+
+    it('limits replies by default, refusing one that announces more than the default limit', async () => {
+      const proxy = await startFaultProxy('http://127.0.0.1:9');
+      const client = new Consul({ address: proxy.address, env: {}, retry: false });
+      consul = client;
+      try {
+        proxy.respond({ status: 200, body: '[]', headers: { 'Content-Length': String(DEFAULT_MAX_RESPONSE_SIZE + 1), 'X-Consul-Index': '3' } });
+        expect(await caught(client.kv.list(''))).to.be.instanceOf(ResponseTooLargeError);
+      } finally {
+        await proxy.close();
+      }
+    });
   });
 
   describe('TLS', function () {

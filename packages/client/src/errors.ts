@@ -136,8 +136,28 @@ export class TooLargeError extends KvxError {
 }
 
 /**
+ * The agent's reply was longer than the client's `maxResponseSize`; it was cut off while it arrived. Not
+ * retryable (the same request gets the same reply). Ambiguous: the request reached the agent, so a write
+ * may have been applied. Raise `maxResponseSize`, or read a narrower prefix.
+ */
+export class ResponseTooLargeError extends KvxError {
+  /** The limit the reply exceeded, in bytes. */
+  readonly limit: number;
+
+  constructor(method: string, path: string, limit: number) {
+    super(
+      'KVX_RESPONSE_TOO_LARGE',
+      `Consul ${method} ${path} sent a reply larger than maxResponseSize (${limit} bytes); raise the limit or read less at once`,
+      { ambiguous: true },
+    );
+    this.limit = limit;
+  }
+}
+
+/**
  * Consul rate-limited the request (HTTP 429). Retryable: the retry policy waits at least `retryAfterMs`
- * when Consul sent `Retry-After`.
+ * when Consul sent `Retry-After`, unless that is longer than the policy's `maxDelay` or its remaining
+ * `maxRetryTime` — then this error is surfaced at once, and the caller decides whether to wait.
  */
 export class RateLimitedError extends KvxError {
   /** Delay Consul asked for through `Retry-After`, in milliseconds, when it sent one. */

@@ -7,7 +7,7 @@
  */
 
 import { ProtocolError } from '../errors.js';
-import { parseJson, toUint64, type JsonValue } from '../transport/json.js';
+import { parseJson, toInt64, toUint64, type JsonValue } from '../transport/json.js';
 import type { HttpResponse } from '../transport/http.js';
 import type { KvPair, SessionBehavior, SessionEntry, TxnOpError, UserEvent } from './types.js';
 
@@ -63,16 +63,20 @@ export function decodeKvPair(v: JsonValue | undefined): KvPair {
   return pair;
 }
 
-/** Decodes one session. `LockDelay` arrives in nanoseconds and is returned in milliseconds. */
+/**
+ * Decodes one session. `LockDelay` arrives in nanoseconds (a Go `time.Duration`, so signed) and is returned
+ * in milliseconds, truncated toward zero; one odd session must not make every listing fail.
+ */
 export function decodeSession(v: JsonValue | undefined): SessionEntry {
   const o = asObject(v, 'a session');
   const behavior = str(o, 'Behavior', 'release');
-  if (behavior !== 'release' && behavior !== 'delete') throw new ProtocolError(`Consul sent an unknown session Behavior "${behavior}"`);
+  // The value is not repeated: it is server-sent text, which must not reach an error unfiltered.
+  if (behavior !== 'release' && behavior !== 'delete') throw new ProtocolError('Consul sent an unknown session Behavior');
   return {
     id: str(o, 'ID'),
     name: str(o, 'Name'),
     node: str(o, 'Node'),
-    lockDelay: Number(toUint64(o['LockDelay'], 'LockDelay') / 1_000_000n),
+    lockDelay: Number(toInt64(o['LockDelay'], 'LockDelay') / 1_000_000n),
     behavior: behavior satisfies SessionBehavior,
     ttl: str(o, 'TTL'),
     nodeChecks: asArray(o['NodeChecks'], 'NodeChecks').map((c) => {

@@ -8,7 +8,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { HttpTransport } from '../transport/http.js';
 import { asArray, decodeEvent, parseBody } from './decode.js';
-import { pathSegment, queryMeta, readRequest } from './query.js';
+import { pathSegment, queryMeta, queryResult, readRequest } from './query.js';
 import type { QueryOptions, QueryResult, RequestOptions, UserEvent } from './types.js';
 
 /** Options of {@link EventApi.fire}: regular expressions selecting the receiving agents. */
@@ -53,6 +53,6 @@ export class EventApi {
    */
   async list(opts?: EventListOptions): Promise<QueryResult<UserEvent[]>> {
     const res = await this.t.send(readRequest(this.t, opts, { endpoint: 'event_list', path: '/v1/event/list', query: { name: opts?.name } }));
-    return { ...queryMeta(res), value: asArray(parseBody(res), 'an event list').map(decodeEvent) };
+    return queryResult(queryMeta(res), asArray(parseBody(res), 'an event list').map(decodeEvent));
   }
 }

@@ -10,7 +10,7 @@
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { HttpTransport } from '../transport/http.js';
 import { asArray, decodeBool, decodeKvPair, parseBody } from './decode.js';
-import { encodePath, entryKey, queryMeta, readRequest, uint64 } from './query.js';
+import { encodePath, entryKey, queryMeta, queryResult, readRequest, uint64 } from './query.js';
 import type { KvDeleteOptions, KvPair, KvWriteOptions, QueryOptions, QueryResult, RequestOptions } from './types.js';
 
 /** Options of {@link KvApi.keys}. */
@@ -39,9 +39,9 @@ export class KvApi {
     const k = entryKey(key, 'read');
     const res = await this.t.send(readRequest(this.t, opts, { endpoint: 'kv_get', path: `/v1/kv/${encodePath(k)}`, accept: [404] }));
     const meta = queryMeta(res);
-    if (res.status === 404) return { ...meta, value: undefined };
+    if (res.status === 404) return queryResult(meta, undefined);
     const list = asArray(parseBody(res), 'a KV read');
-    return { ...meta, value: list.length === 0 ? undefined : decodeKvPair(list[0]) };
+    return queryResult(meta, list.length === 0 ? undefined : decodeKvPair(list[0]));
   }
 
   /** Reads one key's raw bytes (`?raw`), without flags or indexes of the entry. */
@@ -50,7 +50,7 @@ export class KvApi {
     const res = await this.t.send(
       readRequest(this.t, opts, { endpoint: 'kv_get_raw', path: `/v1/kv/${encodePath(k)}`, query: { raw: '' }, accept: [404] }),
     );
-    return { ...queryMeta(res), value: res.status === 404 ? undefined : res.body };
+    return queryResult(queryMeta(res), res.status === 404 ? undefined : res.body);
   }
 
   /** Reads every entry whose key starts with `prefix` (byte prefix, not path-aware), sorted by key. */
@@ -60,8 +60,8 @@ export class KvApi {
       readRequest(this.t, opts, { endpoint: 'kv_list', path: `/v1/kv/${encodePath(p)}`, query: { recurse: '' }, accept: [404] }),
     );
     const meta = queryMeta(res);
-    if (res.status === 404) return { ...meta, value: [] };
-    return { ...meta, value: asArray(parseBody(res), 'a KV listing').map(decodeKvPair) };
+    if (res.status === 404) return queryResult(meta, []);
+    return queryResult(meta, asArray(parseBody(res), 'a KV listing').map(decodeKvPair));
   }
 
   /** Lists the keys under `prefix`, optionally grouped at `separator` (Consul's `?keys&separator=`). */
@@ -76,12 +76,12 @@ export class KvApi {
       }),
     );
     const meta = queryMeta(res);
-    if (res.status === 404) return { ...meta, value: [] };
+    if (res.status === 404) return queryResult(meta, []);
     const keys = asArray(parseBody(res), 'a key listing').map((k) => {
       if (typeof k !== 'string') throw new ProtocolError('Consul sent a non-string key');
       return k;
     });
-    return { ...meta, value: keys };
+    return queryResult(meta, keys);
   }
 
   /** Writes a key unconditionally (keeps a lock holder's session). Always `true` on success. */

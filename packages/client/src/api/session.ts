@@ -8,7 +8,7 @@
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { HttpTransport } from '../transport/http.js';
 import { asArray, asObject, decodeBool, decodeSession, parseBody, str } from './decode.js';
-import { pathSegment, queryMeta, readRequest } from './query.js';
+import { pathSegment, queryMeta, queryResult, readRequest } from './query.js';
 import type { QueryOptions, QueryResult, RequestOptions, SessionCreateOptions, SessionEntry } from './types.js';
 
 function duration(name: string, v: string | number): string {
@@ -93,13 +93,13 @@ export class SessionApi {
       readRequest(this.t, opts, { endpoint: 'session_info', path: `/v1/session/info/${pathSegment('session id', id)}` }),
     );
     const list = asArray(parseBody(res), 'a session info reply');
-    return { ...queryMeta(res), value: list.length === 0 ? undefined : decodeSession(list[0]) };
+    return queryResult(queryMeta(res), list.length === 0 ? undefined : decodeSession(list[0]));
   }
 
   /** Lists every session. Blocking-capable. */
   async list(opts?: QueryOptions): Promise<QueryResult<SessionEntry[]>> {
     const res = await this.t.send(readRequest(this.t, opts, { endpoint: 'session_list', path: '/v1/session/list' }));
-    return { ...queryMeta(res), value: asArray(parseBody(res), 'a session list').map(decodeSession) };
+    return queryResult(queryMeta(res), asArray(parseBody(res), 'a session list').map(decodeSession));
   }
 
   /** Lists the sessions of one node. Blocking-capable. */
@@ -107,6 +107,6 @@ export class SessionApi {
     const res = await this.t.send(
       readRequest(this.t, opts, { endpoint: 'session_node', path: `/v1/session/node/${pathSegment('node', node)}` }),
     );
-    return { ...queryMeta(res), value: asArray(parseBody(res), 'a session list').map(decodeSession) };
+    return queryResult(queryMeta(res), asArray(parseBody(res), 'a session list').map(decodeSession));
   }
 }

@@ -86,7 +86,11 @@ export class TxnApi {
       options: opts,
     });
     const body = asObject(parseBody(res), 'a transaction reply');
-    if (res.status === 409) throw new TxnConflictError(decodeTxnErrors(body['Errors']));
+    if (res.status === 409) {
+      // Each failure's explanation is server-sent text that goes into the error's message.
+      const errors = decodeTxnErrors(body['Errors']).map((e) => ({ opIndex: e.opIndex, what: this.t.redact(e.what, opts) }));
+      throw new TxnConflictError(errors);
+    }
     const results = asArray(body['Results'], 'transaction results').map((r) => {
       const kv = asObject(r, 'a transaction result')['KV'];
       if (kv === undefined) throw new ProtocolError('Consul sent a transaction result without KV');

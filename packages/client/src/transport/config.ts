@@ -53,8 +53,16 @@ export interface ConsulOptions {
   datacenter?: string;
   /** TLS settings for `https` agents. Default: from the `CONSUL_*` TLS environment variables. */
   tls?: TlsOptions;
-  /** Per-attempt timeout of ordinary requests, in milliseconds. Default: `10000`. */
+  /** Per-attempt timeout of ordinary requests, in milliseconds (at most `2147483647`). Default: `10000`. */
   timeout?: number;
+  /**
+   * Largest reply body accepted, in bytes; a longer reply is cut off while it arrives and fails with
+   * `ResponseTooLargeError`. The default fits the largest reply a single bounded request gets from an
+   * agent with default limits — a transaction of 128 reads of 512 KiB values, about 88 MiB of JSON — with
+   * room to spare; a `?recurse` read of a prefix holding more than that needs a higher limit. `Infinity`
+   * removes the limit. Default: `134217728` (128 MiB).
+   */
+  maxResponseSize?: number;
   /** Consistency mode of reads that do not choose one. Default: `'default'`. */
   consistency?: Consistency;
   /** Retry policy for transient failures, or `false` to never retry. Default: see {@link RetryPolicy}. */
@@ -91,6 +99,8 @@ export interface ResolvedConfig {
   datacenter: string | undefined;
   /** Per-attempt timeout of ordinary requests (ms). */
   timeout: number;
+  /** Largest reply body accepted (bytes; `Infinity` for none). */
+  maxResponseSize: number;
   /** Default read consistency. */
   consistency: Consistency;
   /** Whether environment proxies are used. */
@@ -116,6 +126,10 @@ export interface ResolvedConfig {
 export const DEFAULT_ADDRESS = '127.0.0.1:8500';
 /** Default per-attempt timeout of ordinary requests (ms). */
 export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Default largest reply body accepted (bytes): 128 MiB. */
+export const DEFAULT_MAX_RESPONSE_SIZE = 128 * 1024 * 1024;
+/** Longest timeout (ms): Node's timers hold no more, and fire at once for a longer delay. */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
 
 function parseBool(name: string, raw: string): boolean {
   const v = raw.trim().toLowerCase();
@@ -196,9 +210,14 @@ export function parseAddress(address: string): ParsedAddress {
   return { scheme, hostPort: url.host, socketPath: undefined };
 }
 
-function checkPositive(name: string, v: number | undefined): void {
-  if (v !== undefined && !(Number.isFinite(v) && v > 0)) {
-    throw new InvalidArgumentError(`${name} must be a positive number of milliseconds, got ${String(v)}`);
+/**
+ * Validates a timeout, client-wide or per call: `0`, a negative number or `NaN` would silently disable it.
+ *
+ * @throws {@link InvalidArgumentError} unless `v` is `undefined` or a positive number up to {@link MAX_TIMEOUT_MS}.
+ */
+export function checkTimeout(name: string, v: number | undefined): void {
+  if (v !== undefined && !(typeof v === 'number' && v > 0 && v <= MAX_TIMEOUT_MS)) {
+    throw new InvalidArgumentError(`${name} must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, got ${String(v)}`);
   }
 }
 
@@ -209,12 +228,16 @@ function asBuffer(v: string | Buffer): Buffer {
 /**
  * Resolves options against the `CONSUL_*` environment and validates them.
  *
- * @throws {@link InvalidArgumentError} for a bad address, timeout, unreadable token/TLS file, a certificate
+ * @throws {@link InvalidArgumentError} for a bad address, timeout, response size limit, unreadable token/TLS file, a certificate
  *   without a key (or the reverse), or TLS material for a plain-http agent.
  */
 export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
   const env = options.env ?? process.env;
-  checkPositive('timeout', options.timeout);
+  checkTimeout('timeout', options.timeout);
+  const maxResponseSize = options.maxResponseSize ?? DEFAULT_MAX_RESPONSE_SIZE;
+  if (!(maxResponseSize === Infinity || (Number.isSafeInteger(maxResponseSize) && maxResponseSize > 0))) {
+    throw new InvalidArgumentError(`maxResponseSize must be a positive integer number of bytes or Infinity, got ${String(maxResponseSize)}`);
+  }
   if (options.consistency !== undefined && !['default', 'stale', 'consistent'].includes(options.consistency)) {
     throw new InvalidArgumentError(`consistency must be default, stale or consistent, got "${String(options.consistency)}"`);
   }
@@ -277,6 +300,7 @@ export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
     token,
     datacenter: nonEmpty(options.datacenter),
     timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
+    maxResponseSize,
     consistency: options.consistency ?? 'default',
     proxy: options.proxy ?? false,
     maxFreeSockets: options.maxFreeSockets ?? 16,

@@ -2,7 +2,8 @@
  * The HTTP transport: axios on the client's own node:http adapter ({@link createNodeAdapter}) and dedicated
  * keep-alive agents, wrapped by the retry policy and the per-address circuit breakers, with Consul's status
  * codes mapped to the kvx error family. The ACL token travels only in the `X-Consul-Token` header and never
- * reaches an error, a log line or a metric.
+ * reaches an error, a log line or a metric: reply bodies and other server-sent text are scrubbed of the
+ * active tokens before they go into an error, since an agent or a proxy may echo the token back.
  *
  * @module
  */
@@ -18,12 +19,13 @@ import {
   KvxError,
   PermissionDeniedError,
   RateLimitedError,
+  ResponseTooLargeError,
   TimeoutError,
   TooLargeError,
 } from '../errors.js';
 import type { ClientMetrics } from '../metrics.js';
 import type { Breaker, BreakerFactory, BreakerPolicy } from './breaker.js';
-import type { ResolvedConfig } from './config.js';
+import { checkTimeout, MAX_TIMEOUT_MS, type ResolvedConfig } from './config.js';
 import { createNodeAdapter } from './node-adapter.js';
 import { TokenBucket, type RateLimit } from './rate-limit.js';
 import type { Retrier, RequestSafety } from './retry.js';
@@ -101,19 +103,44 @@ function requestUrl(path: string, query: Record<string, string | undefined> | un
   return url;
 }
 
-function parseRetryAfter(v: string | undefined): number | undefined {
+/** `Retry-After` as delay-seconds (fractions tolerated). */
+const RETRY_AFTER_SECONDS = /^\d+(?:\.\d+)?$/;
+/** `Retry-After` as an HTTP-date: IMF-fixdate, or the obsolete RFC 850 and asctime forms recipients must accept. */
+const RETRY_AFTER_DATE =
+  /^(?:[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]+, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/;
+
+/**
+ * Parses `Retry-After` (RFC 9110 §10.2.3) into milliseconds. Anything else — negative or exponent numbers,
+ * free text, a date `Date.parse` would guess at — is ignored (`undefined`) rather than read as "retry now".
+ */
+export function parseRetryAfter(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  const secs = Number(v);
-  if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
-  const date = Date.parse(v);
+  const value = v.trim();
+  if (RETRY_AFTER_SECONDS.test(value)) {
+    const ms = Number(value) * 1000;
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  if (!RETRY_AFTER_DATE.test(value)) return undefined;
+  const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** A failure without a reply, stripped of everything but its code and message (no config, no headers). */
-function sanitizedCause(err: { code?: unknown; message?: unknown; cause?: unknown }): Error {
+/** What replaces a token in text that goes into an error. */
+export const REDACTED = '<redacted>';
+
+/** `text` with every occurrence of each secret replaced by {@link REDACTED}. */
+export function redactSecrets(text: string, secrets: readonly (string | undefined)[]): string {
+  // Longest first: a token containing another must not leave a fragment of itself behind.
+  const present = secrets.filter((s): s is string => s !== undefined && s !== '' && text.includes(s)).sort((a, b) => b.length - a.length);
+  for (const secret of present) text = text.split(secret).join(REDACTED);
+  return text;
+}
+
+/** A failure without a reply, stripped of everything but its code and (scrubbed) message: no config, no headers. */
+function sanitizedCause(err: { code?: unknown; message?: unknown; cause?: unknown }, redact: (text: string) => string): Error {
   const inner = err.cause as { code?: unknown; message?: unknown } | undefined;
   const code = typeof inner?.code === 'string' ? inner.code : typeof err.code === 'string' ? err.code : undefined;
-  const message = typeof inner?.message === 'string' ? inner.message : String(err.message);
+  const message = redact(typeof inner?.message === 'string' ? inner.message : String(err.message));
   const cause = new Error(message);
   if (code !== undefined) Object.assign(cause, { code });
   return cause;
@@ -157,6 +184,7 @@ export class HttpTransport {
       responseType: 'arraybuffer' as const,
       timeout: config.timeout,
       headers: { 'User-Agent': 'kvx-client', ...(config.token !== undefined ? { 'X-Consul-Token': config.token } : {}) },
+      maxContentLength: config.maxResponseSize,
     };
     // The direct path hands the fixed settings to the adapter rather than to axios, which would merge each of
     // them into every request. Environment proxies need axios's own adapter; it must not follow redirects
@@ -200,10 +228,13 @@ export class HttpTransport {
    * Sends a request with retries and the circuit breaker.
    *
    * @throws a {@link KvxError}: {@link HttpError} and its siblings for unaccepted statuses,
-   *   {@link ConnectionError}/{@link TimeoutError} without a reply, {@link AbortedError} on abort or close.
+   *   {@link ConnectionError}/{@link TimeoutError} without a reply, {@link ResponseTooLargeError} for a reply
+   *   above `maxResponseSize`, {@link AbortedError} on abort or close, and {@link InvalidArgumentError} for
+   *   an invalid per-call `timeout` (before anything is sent).
    */
   async send(req: HttpRequest): Promise<HttpResponse> {
     const signal = req.options?.signal;
+    checkTimeout('timeout', req.options?.timeout);
     if (this.closed) throw new AbortedError('the Consul client is closed');
     if (signal?.aborted) throw new AbortedError();
     if (this.readBucket && req.method === 'GET') await this.readBucket.take(signal);
@@ -227,7 +258,7 @@ export class HttpTransport {
     if (req.blocking) {
       url = addParam(addParam(url, 'index', req.blocking.index.toString()), 'wait', formatWait(req.blocking.waitMs));
       // Consul adds up to wait/16 of jitter; the ordinary timeout on top is the network slack.
-      timeout = req.blocking.waitMs + Math.ceil(req.blocking.waitMs / 16) + timeout;
+      timeout = Math.min(MAX_TIMEOUT_MS, req.blocking.waitMs + Math.ceil(req.blocking.waitMs / 16) + timeout);
     }
     // The client's token and user agent are fixed headers; only per-call ones travel here.
     let headers: RawAxiosRequestHeaders | undefined;
@@ -252,13 +283,21 @@ export class HttpTransport {
         return typeof v === 'string' ? v : undefined;
       };
       if ((status >= 200 && status < 300) || req.accept?.includes(status)) return { status, header, body };
-      throw this.statusError(req, status, body.toString('utf8'), header('retry-after'));
+      throw this.statusError(req, status, this.redact(body.toString('utf8'), opts), header('retry-after'));
     } catch (err) {
       if (err instanceof KvxError) throw err;
       const mapped = this.transportError(req, err, timeout, opts?.signal);
       this.deps.metrics.request(req.endpoint, req.method, mapped.code, performance.now() - started);
       throw mapped;
     }
+  }
+
+  /**
+   * `text` without the client's token or the call's own: whatever the agent (or a proxy in front of it) sends
+   * back must pass through here before it becomes part of an error.
+   */
+  redact(text: string, options: RequestOptions | undefined): string {
+    return redactSecrets(text, [this.config.token, options?.token]);
   }
 
   private statusError(req: HttpRequest, status: number, body: string, retryAfter: string | undefined): KvxError {
@@ -276,11 +315,15 @@ export class HttpTransport {
 
   private transportError(req: HttpRequest, err: unknown, timeout: number, signal: AbortSignal | undefined): KvxError {
     const e = (err ?? {}) as { code?: unknown; message?: unknown; cause?: unknown };
-    const cause = sanitizedCause(e);
+    const cause = sanitizedCause(e, (text) => this.redact(text, req.options));
     const what = `Consul ${req.method} ${req.path}`;
     if (this.closed) return new AbortedError('the Consul client is closed', cause);
     if (signal?.aborted || axios.isCancel(err)) return new AbortedError(`${what} was aborted`, cause);
     const code = (cause as { code?: string }).code ?? '';
+    // Both adapters fail an oversize reply this way (the node adapter mirrors axios's own).
+    if (code === 'ERR_BAD_RESPONSE' && String(e.message).startsWith('maxContentLength size of')) {
+      return new ResponseTooLargeError(req.method, req.path, this.config.maxResponseSize);
+    }
     if (code === 'ETIMEDOUT' || code === 'ECONNABORTED') {
       return new TimeoutError(`${what} timed out after ${timeout} ms (agent ${this.config.display})`, cause);
     }

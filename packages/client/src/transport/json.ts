@@ -35,20 +35,50 @@ export function parseJson(text: string): JsonValue {
     if (!LONG_DIGIT_RUN.test(text)) return JSON.parse(text) as JsonValue;
     return new LosslessParser(text).parseDocument();
   } catch (err) {
-    throw new ProtocolError(`Consul sent invalid JSON: ${(err as Error).message}`, err);
+    // V8's messages quote the text around the error, which may be anything the server sent (an echoed
+    // token, say): only the position goes into the error, and the original is not kept as its cause.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new ProtocolError(`Consul sent invalid JSON${position === undefined ? '' : ` (at position ${position})`}`);
   }
 }
 
+const UINT64_END = 1n << 64n;
+const INT64_MIN = -(1n << 63n);
+const INT64_END = 1n << 63n;
+
+/** What a JSON value is, for error messages that must not repeat server-sent text. */
+function describe(value: JsonValue): string {
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  return Array.isArray(value) ? 'an array' : typeof value === 'string' ? 'a string' : `a ${typeof value}`;
+}
+
+/** An exact integer in `[min, end)`, with `null`/absent as `0n`. */
+function toInteger(value: JsonValue | undefined, field: string, type: string, min: bigint, end: bigint): bigint {
+  if (value === undefined || value === null) return 0n;
+  let v: bigint | undefined;
+  if (typeof value === 'bigint') v = value;
+  else if (typeof value === 'number' && Number.isInteger(value)) v = BigInt(value);
+  if (v !== undefined && v >= min && v < end) return v;
+  throw new ProtocolError(`Consul sent a ${field} that is not a ${type}: ${describe(value)}`);
+}
+
 /**
- * Converts a decoded JSON number to an exact `bigint`.
+ * Converts a decoded JSON number to an exact `bigint` (`null` or absent: `0n`).
  *
- * @throws {@link ProtocolError} when the value is not a non-negative integer.
+ * @throws {@link ProtocolError} unless the value is an integer with 0 ≤ v < 2^64.
  */
 export function toUint64(value: JsonValue | undefined, field: string): bigint {
-  if (typeof value === 'bigint') return value;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return BigInt(value);
-  if (value === undefined || value === null) return 0n;
-  throw new ProtocolError(`Consul sent a non-integer ${field}: ${JSON.stringify(value)}`);
+  return toInteger(value, field, 'uint64', 0n, UINT64_END);
+}
+
+/**
+ * Converts a decoded JSON number to an exact signed `bigint` (`null` or absent: `0n`), for Go `int64` fields
+ * such as durations in nanoseconds.
+ *
+ * @throws {@link ProtocolError} unless the value is an integer with -2^63 ≤ v < 2^63.
+ */
+export function toInt64(value: JsonValue | undefined, field: string): bigint {
+  return toInteger(value, field, 'int64', INT64_MIN, INT64_END);
 }
 
 class LosslessParser {

@@ -1,7 +1,7 @@
 /**
  * The retry policy: which failures are repeated, how long to wait (capped exponential backoff with full
- * jitter, or Consul's `Retry-After`), and the client-wide retry budget that keeps a fleet of failing
- * callers from multiplying the load on a struggling agent. Built on p-retry.
+ * jitter, or Consul's `Retry-After` within the policy's limits), and the client-wide retry budget that keeps
+ * a fleet of failing callers from multiplying the load on a struggling agent. Built on p-retry.
  *
  * @module
  */
@@ -16,11 +16,17 @@ export interface RetryPolicy {
   retries?: number;
   /** Backoff ceiling for the first retry, in ms (the actual wait is uniformly random below it). Default: `100`. */
   minDelay?: number;
-  /** Cap of the backoff ceiling, in ms. Default: `5000`. */
+  /**
+   * Cap of the backoff ceiling, and of a wait Consul asks for with `Retry-After`, in ms (a longer
+   * `Retry-After` surfaces the {@link RateLimitedError} instead). Default: `5000`.
+   */
   maxDelay?: number;
   /** Growth of the backoff ceiling per retry. Default: `2`. */
   factor?: number;
-  /** Give up retrying once this much time (ms) has passed since the first attempt. Default: `30000`. */
+  /**
+   * Give up retrying once this much time (ms) has passed since the first attempt; a `Retry-After` beyond the
+   * time left surfaces the {@link RateLimitedError} at once. Default: `30000`.
+   */
   maxRetryTime?: number;
   /**
    * Retry budget shared by every request of the client: each retry takes a token; when the bucket is empty
@@ -83,19 +89,29 @@ export function createRetrier(policy: RetryPolicy | false | undefined): Retrier 
   if (budgetLimit) validateRateLimit('retry.budget', budgetLimit);
   const budget = budgetLimit ? new TokenBucket(budgetLimit) : undefined;
 
-  /** Decides whether to retry after the `retryNumber`-th failure, and waits the backoff if so. */
+  /**
+   * Decides whether to retry after the `retryNumber`-th failure, and waits the backoff if so. A `Retry-After`
+   * is honoured only within the policy (`maxDelay` and the time left of `maxRetryTime`): a server asking for
+   * longer gets its {@link RateLimitedError} surfaced at once rather than stalling the caller.
+   */
   const retryAfterFailure = async (
     error: unknown,
     retryNumber: number,
+    started: number,
     safety: RequestSafety,
     signal: AbortSignal | undefined,
     onRetry: ((error: KvxError, delayMs: number) => void) | undefined,
   ): Promise<boolean> => {
     if (signal?.aborted) throw new AbortedError();
     if (!isRetryable(error, safety)) return false;
-    if (budget && !budget.tryTake()) return false;
     let delay = backoffDelay(retryNumber, p.minDelay, p.maxDelay, p.factor);
-    if (error instanceof RateLimitedError && error.retryAfterMs !== undefined) delay = Math.max(delay, error.retryAfterMs);
+    if (error instanceof RateLimitedError && error.retryAfterMs !== undefined) {
+      const allowed = Math.min(p.maxDelay, p.maxRetryTime - (performance.now() - started));
+      if (error.retryAfterMs > allowed) return false;
+      delay = Math.min(Math.max(delay, error.retryAfterMs), allowed);
+    }
+    // Taken last: a failure that is surfaced anyway must not spend the shared budget.
+    if (budget && !budget.tryTake()) return false;
     onRetry?.(error, delay);
     await sleep(delay, signal);
     return true;
@@ -113,14 +129,14 @@ export function createRetrier(policy: RetryPolicy | false | undefined): Retrier 
       try {
         return await attempt(1);
       } catch (err) {
-        if (p.retries === 0 || !(await retryAfterFailure(err, 1, safety, signal, onRetry))) throw err;
+        if (p.retries === 0 || !(await retryAfterFailure(err, 1, started, safety, signal, onRetry))) throw err;
       }
       return pRetry((n) => attempt(n + 1), {
         retries: p.retries - 1,
         maxRetryTime: Math.max(0, p.maxRetryTime - (performance.now() - started)),
         // The wait happens in shouldRetry, where the failure (Retry-After) and the budget are known.
         minTimeout: 0,
-        shouldRetry: ({ error, retriesConsumed }) => retryAfterFailure(error, retriesConsumed + 2, safety, signal, onRetry),
+        shouldRetry: ({ error, retriesConsumed }) => retryAfterFailure(error, retriesConsumed + 2, started, safety, signal, onRetry),
       });
     },
   };
