@@ -15,6 +15,20 @@ describe('cli config file', () => {
     expect(config.dogstatsd).to.deep.equal({ host: '127.0.0.1', port: 9125 });
   });
 
+  it('reads diff_events, max_value_size and a files: entry\'s compress and splay', () => {
+    const config = parseConfigFile(
+      'diff_events: false\nmax_value_size: 64KiB\nfiles:\n  - key: hosts\n    file: /etc/hosts\n    compress: true\n    splay: 30s\n',
+      'c.yaml',
+    );
+    expect(config.diffEvents).to.equal(false);
+    expect(config.maxValueSize).to.equal(65536);
+    expect(config.files).to.deep.equal([{ key: 'hosts', file: '/etc/hosts', compress: true, splay: 30_000 }]);
+  });
+
+  it('refuses a max_value_size below 1024 bytes', () => {
+    expect(() => parseConfigFile('max_value_size: 100\n', 'c.yaml')).to.throw(/max_value_size.*at least 1024/);
+  });
+
   it('turns a bare "dogstatsd: true" into the local agent on 8125', () => {
     expect(parseConfigFile('dogstatsd: true\n', 'c.yaml').dogstatsd).to.deep.equal({ host: 'localhost', port: 8125 });
   });

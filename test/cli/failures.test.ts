@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import dgram from 'node:dgram';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -142,6 +142,47 @@ describe('kvx failure exit codes', () => {
     });
   });
 
+  describe('an agent with a lower kv_max_value_size', () => {
+    let agent: DevAgent;
+    before(async () => {
+      agent = await startTestAgent({ kvMaxValueSize: 65536 });
+    });
+    after(async () => {
+      await agent.close();
+    });
+
+    /** 300 KiB of incompressible-enough text. */
+    const big = (): string => Array.from({ length: 300 * 16 }, (_, i) => `${i.toString(36).padStart(8, '0')} ${'x'.repeat(54)}`).join('\n') + '\n';
+
+    it('kvx in --max-value-size chunks to the agent\'s limit, and kvx out delivers the file', async () => {
+      const content = big();
+      expect(content.length).to.equal(300 * 1024);
+      await writeFile(path.join(dir, 'big.txt'), content);
+      const kvx = kvxRunner(dir, () => agent.url);
+      const r = await kvx(['in', '-k', 'bigchunks', '-f', 'big.txt', '--max-value-size', '65536']);
+      expect(r.code, r.stderr).to.equal(ExitCode.OK);
+      expect(r.stdout).to.match(/in \d+ chunks/);
+      const o = await kvx(['out', '-k', 'bigchunks', '-f', 'delivered.txt']);
+      expect(o.code, o.stderr).to.equal(ExitCode.OK);
+      expect(await readFile(path.join(dir, 'delivered.txt'), 'utf8')).to.equal(content);
+    });
+
+    it('takes the chunk size from the config file\'s max_value_size', async () => {
+      await writeFile(path.join(dir, 'big.txt'), big());
+      await writeFile(path.join(dir, 'kvx.yaml'), 'max_value_size: 64KiB\n');
+      const kvx = kvxRunner(dir, () => agent.url);
+      const r = await kvx(['in', '-k', 'bigconfig', '-f', 'big.txt', '--config', 'kvx.yaml']);
+      expect(r.code, r.stderr).to.equal(ExitCode.OK);
+    });
+
+    it('exits 7 without --max-value-size (the default chunk size is over the limit)', async () => {
+      await writeFile(path.join(dir, 'big.txt'), big());
+      const kvx = kvxRunner(dir, () => agent.url);
+      const r = await kvx(['in', '-k', 'bigdefault', '-f', 'big.txt']);
+      expect(r.code, r.stderr).to.equal(ExitCode.TOO_LARGE);
+    });
+  });
+
   describe('metrics', () => {
     let agent: DevAgent;
     let socket: dgram.Socket;
@@ -195,6 +236,33 @@ describe('kvx failure exit codes', () => {
       const r = await kvx(['out', '-k', 'm2', '-f', 'o', '--dogstatsd', `127.0.0.1:${port}`, '--metrics-prefix', 'kvexpress']);
       expect(r.code, r.stderr).to.equal(0);
       await metric(/^kvexpress\.out:1\|c\|#key:m2,/);
+    });
+
+    /** The DogStatsD update event of a second `kvx in` of key `k`, run with `extra` flags. */
+    async function updateEvent(k: string, extra: string[]): Promise<string> {
+      const { port } = socket.address();
+      const kvx = kvxRunner(dir, () => agent.url);
+      expect((await kvx(['in', '-k', k, '-f', 'in.txt'])).code).to.equal(0);
+      await writeFile(path.join(dir, 'in.txt'), lines(14));
+      const r = await kvx(['in', '-k', k, '-f', 'in.txt', '--dogstatsd', `127.0.0.1:${port}`, ...extra]);
+      expect(r.code, r.stderr).to.equal(0);
+      return metric(new RegExp(`^_e\\{\\d+,\\d+\\}:Updated: kvexpress/${k}/data\\|`));
+    }
+
+    it('puts the unified diff into update events by default', async () => {
+      expect(await updateEvent('d1', [])).to.include('@@').and.include('+line 14');
+    });
+
+    it('leaves the diff out of update events with --no-diff-events', async () => {
+      const event = await updateEvent('d2', ['--no-diff-events']);
+      expect(event).to.match(/checksum [0-9a-f]{64} -> [0-9a-f]{64}/);
+      expect(event).not.to.include('@@').and.not.include('line 14');
+    });
+
+    it('leaves the diff out of update events with the config file\'s diff_events: false', async () => {
+      await writeFile(path.join(dir, 'kvx.yaml'), 'diff_events: false\n');
+      const event = await updateEvent('d3', ['--config', 'kvx.yaml']);
+      expect(event).not.to.include('@@').and.not.include('line 14');
     });
 
     it('takes the address from the config file\'s dogstatsd_address', async () => {

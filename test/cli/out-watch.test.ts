@@ -6,6 +6,7 @@ import { Consul, publish, stop as stopKey } from '@kvx/client';
 import { run } from '../../packages/cli/src/run.js';
 import { ExitCode } from '../../packages/cli/src/exit-codes.js';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { testContext, type TestContext } from './support/context.js';
 
 const lines = (n: number, tag = 'v'): string => Array.from({ length: n }, (_, i) => `${tag} line ${i + 1}`).join('\n') + '\n';
@@ -88,5 +89,72 @@ describe('kvx out --watch', () => {
   it('refuses --watch without -k/-f or a files: list', async () => {
     expect(await run(['out', '--watch', '--http-addr', agent.url], ctx)).to.equal(ExitCode.USAGE);
     expect(ctx.stderr.text).to.match(/^kvx: kvx out --watch needs -k KEY -f FILE, or --config FILE with a files: list\n$/);
+  });
+
+  describe('through a proxy', () => {
+    let proxy: FaultProxy;
+    beforeEach(async () => {
+      proxy = await startFaultProxy(agent.url);
+    });
+    afterEach(async () => {
+      ctx.signals.emit('SIGTERM');
+      await proxy.close();
+    });
+
+    it('reads through the leader with --consistent (the watch default is stale)', async () => {
+      await publish({ consul, key: 'wc', content: lines(12) });
+      const running = run(['out', '--watch', '-k', 'wc', '-f', 'hosts', '--consistent', '--http-addr', proxy.url], ctx);
+      await eventually('delivery', async () => (await contentOf(path.join(dir, 'hosts'))) === lines(12));
+      ctx.signals.emit('SIGTERM');
+      expect(await running).to.equal(ExitCode.OK);
+      const reads = proxy.log.filter((r) => r.url.startsWith('/v1/kv/kvexpress/wc/'));
+      expect(reads).not.to.have.length(0);
+      for (const r of reads) expect(r.url).to.include('consistent').and.not.include('stale');
+    });
+
+    it('reads stale without --consistent', async () => {
+      await publish({ consul, key: 'ws', content: lines(12) });
+      const running = run(['out', '--watch', '-k', 'ws', '-f', 'hosts', '--http-addr', proxy.url], ctx);
+      await eventually('delivery', async () => (await contentOf(path.join(dir, 'hosts'))) === lines(12));
+      ctx.signals.emit('SIGTERM');
+      expect(await running).to.equal(ExitCode.OK);
+      expect(proxy.log.find((r) => r.url.startsWith('/v1/kv/kvexpress/ws/'))?.url).to.include('stale');
+    });
+
+    it('warns once when Consul becomes unreachable, and says when it is back', async () => {
+      await publish({ consul, key: 'wu', content: lines(12) });
+      const running = run(['out', '--watch', '-k', 'wu', '-f', 'hosts', '--retries', '0', '--http-addr', proxy.url], ctx);
+      await eventually('delivery', async () => (await contentOf(path.join(dir, 'hosts'))) === lines(12));
+      expect(ctx.stderr.text).to.equal('');
+      await proxy.refuse();
+      await eventually('the warning', () => ctx.stderr.text.includes('cannot reach Consul'));
+      // Several watches keep failing and retrying meanwhile: still one line.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(ctx.stderr.lines).to.have.length(1);
+      expect(ctx.stderr.lines[0]).to.match(new RegExp(`^kvx: warning: cannot reach Consul at ${proxy.url}.*; still retrying$`));
+      await proxy.pass();
+      await eventually('the recovery line', () => ctx.stderr.text.includes('reachable again'));
+      expect(ctx.stderr.lines[1]).to.match(new RegExp(`^kvx: Consul at ${proxy.url} is reachable again \\(after \\d+ s\\)$`));
+      await publish({ consul, key: 'wu', content: lines(13) });
+      await eventually('delivery after recovery', async () => (await contentOf(path.join(dir, 'hosts'))) === lines(13));
+      ctx.signals.emit('SIGTERM');
+      expect(await running).to.equal(ExitCode.OK);
+    });
+  });
+
+  it('applies a files: entry\'s own compress and splay', async () => {
+    // A kvexpress <= 1.15 value: gzip+base64 stored plain, only decoded when compress is on.
+    const legacy = await readFile('/work/shared/fixtures/kvexpress/legacy-gzip-b64-of-url-fixture.txt');
+    const fixture = await readFile('/work/shared/fixtures/kvexpress/url-gistfile1.txt');
+    await consul.kv.put('kvexpress/wz/data', legacy);
+    await consul.kv.put('kvexpress/wz/checksum', '307b198c768b7a174b11e00c70bb1bd7b32597a86790279f763c4544dc12d1ff');
+    await writeFile(
+      path.join(dir, 'kvx.yaml'),
+      `consul_server: ${agent.url}\nfiles:\n  - key: wz\n    file: legacy\n    compress: true\n    splay: 1ms\n    exec: "true"\n`,
+    );
+    const running = run(['out', '--watch', '--config', 'kvx.yaml'], ctx);
+    await eventually('the decoded delivery', async () => (await readFile(path.join(dir, 'legacy')).catch(() => Buffer.alloc(0))).equals(fixture));
+    ctx.signals.emit('SIGTERM');
+    expect(await running).to.equal(ExitCode.OK);
   });
 });

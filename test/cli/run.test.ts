@@ -28,7 +28,18 @@ describe('kvx command line', () => {
   it('lists every exit code in --help and exits 0', async () => {
     expect(await run(['--help'], ctx)).to.equal(0);
     expect(ctx.stdout.text).to.include('Exit codes:');
-    for (const [code, text] of EXIT_CODE_HELP) expect(ctx.stdout.text).to.include(`${String(code).padStart(2)}  ${text}`);
+    for (const [code, text] of EXIT_CODE_HELP) expect(ctx.stdout.text).to.include(`${String(code).padStart(3)}  ${text}`);
+  });
+
+  it('says in the help which code a too-short input of in gets (1) and which a too-short delivery gets (4)', async () => {
+    expect(await run(['--help'], ctx)).to.equal(0);
+    expect(ctx.stdout.text).to.match(/\n {4}1 {2}usage or bad input \(.*for in: input empty, too short or too small\)/);
+    expect(ctx.stdout.text).to.match(/\n {4}4 {2}verification failed when delivering \(out\/raw\/copy\/diff: missing, too short,/);
+  });
+
+  it('lists the interrupted exit codes 130 (SIGINT) and 143 (SIGTERM) in the help', async () => {
+    expect(await run(['--help'], ctx)).to.equal(0);
+    expect(ctx.stdout.text).to.match(/\n {2}130 {2}interrupted by SIGINT/).and.match(/\n {2}143 {2}interrupted by SIGTERM/);
   });
 
   it('prints the help and exits 0 when called without a command (kvexpress T_06)', async () => {
@@ -61,6 +72,17 @@ describe('kvx command line', () => {
   it('rejects an unknown flag with exit 1 and one line', async () => {
     expect(await run(['in', '-k', 'x', '-f', 'f', '--bogus'], ctx)).to.equal(ExitCode.USAGE);
     expectOneLineError(/unknown option '--bogus'/);
+  });
+
+  it('reports an unknown flag before a missing mandatory one', async () => {
+    expect(await run(['in', '--bogus'], ctx)).to.equal(ExitCode.USAGE);
+    expectOneLineError(/^kvx: unknown option '--bogus'$/);
+  });
+
+  it('still reports a missing mandatory flag of another verb after its other flags were checked (raw -k x)', async () => {
+    expect(await run(['raw', '-k', 'x'], ctx)).to.equal(ExitCode.USAGE);
+    expectOneLineError(/^kvx: required option '-f, --file <file>' not specified$/);
+    expect(ctx.consulOptions).to.have.length(0);
   });
 
   it('rejects a missing mandatory flag with exit 1 and one line', async () => {

@@ -48,6 +48,8 @@ export interface InArgs extends ConsulFlags, LengthFlags, ExecFlags {
   sorted?: boolean;
   /** Store brotli-compressed (KV flags 1). Default: `false`. */
   compress?: boolean;
+  /** Chunk size: the agent's `kv_max_value_size` (`--max-value-size`). Default: config `max_value_size`, else 512 KiB. */
+  maxValueSize?: number;
 }
 
 /** `kvx out`: deliver `<prefix>/<key>` to a file, once or (`watch`) on every change. */

@@ -10,8 +10,8 @@ import path from 'node:path';
 import type { Consul, TransferLogger, TransferMetrics } from '@kvx/client';
 import type { ConfigFile } from './config-file.js';
 import { consulOptionsFrom, DEFAULT_METRICS_PREFIX, metricsTarget, type ConsulFlags } from './consul-flags.js';
-import type { CommandContext } from './context.js';
-import { exitCodeForError, isCliError, oneLineMessage } from './errors.js';
+import { shutdownSignal, type CommandContext } from './context.js';
+import { exitCodeForError, InterruptedError, isCliError, oneLineMessage } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { Output, type OutputFlags } from './output.js';
 
@@ -52,6 +52,11 @@ export interface ConsulSession {
   metrics: TransferMetrics;
   /** The transfer library's log callback, printing through the command's output. */
   logger: TransferLogger;
+  /**
+   * Aborts on SIGINT/SIGTERM. Every library call gets it, so an interrupted command cancels its requests,
+   * terminates a running `--exec`/`--validate` process group and removes its temp file before exiting.
+   */
+  signal: AbortSignal;
 }
 
 /**
@@ -94,7 +99,9 @@ export async function configFor(ctx: CommandContext, flags: ConsulFlags): Promis
 
 /**
  * Runs `body` with a Consul client built from the flags, environment and config file, and closes the
- * client (flushing metrics) afterwards, whatever happens.
+ * client (flushing metrics) afterwards, whatever happens. While it runs, SIGINT/SIGTERM abort the session's
+ * `signal` instead of killing the process; a body that then fails is reported as an {@link InterruptedError}
+ * (exit 130/143), a body that still completes keeps its own exit code.
  */
 export async function withConsul(
   ctx: CommandContext,
@@ -117,8 +124,9 @@ export async function withConsul(
           errorHandler: (err: Error) => out.debug(`dogstatsd: ${err.message}`),
         });
   if (statsd !== undefined) options.metrics = statsd.statsd;
+  const diffEvents = flags.diffEvents ?? config?.diffEvents ?? true;
   const metrics = new TransferMetrics(
-    statsd === undefined ? {} : { statsd: statsd.statsd, prefix: target?.prefix ?? DEFAULT_METRICS_PREFIX },
+    statsd === undefined ? { diffEvents } : { statsd: statsd.statsd, prefix: target?.prefix ?? DEFAULT_METRICS_PREFIX, diffEvents },
   );
   if (target !== undefined) {
     out.debug(`metrics to dogstatsd ${target.address.host}:${target.address.port}, prefix ${target.prefix}`);
@@ -131,9 +139,14 @@ export async function withConsul(
     throw err;
   }
   out.debug(`consul agent ${consul.address}`);
+  const shutdown = shutdownSignal(ctx);
   try {
-    return await body({ consul, config, metrics, logger: transferLogger(out) });
+    return await body({ consul, config, metrics, logger: transferLogger(out), signal: shutdown.signal });
+  } catch (err) {
+    const received = shutdown.received();
+    throw received === undefined ? err : new InterruptedError(received, err);
   } finally {
+    shutdown.dispose();
     await consul.close();
     await statsd?.close();
   }

@@ -12,6 +12,10 @@
  *     file: /etc/hosts.consul
  *     chmod: "0644"
  *     exec: pkill -HUP dnsmasq
+ *     splay: 10s        # per file; wins over --splay
+ *     compress: true    # also read kvexpress <= 1.15 gzip+base64
+ * diff_events: false    # no diffs in DogStatsD update events (files holding secrets)
+ * max_value_size: 65536 # kvx in: the agent's kv_max_value_size, the chunk size
  * ```
  *
  * Precedence is flag > environment (`CONSUL_*`) > config file: kvexpress let the file override flags, which
@@ -27,6 +31,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from './errors.js';
 import {
+  parseByteSize,
   parseCount,
   parseDuration,
   parseHostPort,
@@ -64,6 +69,10 @@ export interface ConfigFileEntry {
   execTimeout?: number;
   validate?: string;
   ignoreStop?: boolean;
+  /** Also decode kvexpress <= 1.15 gzip+base64 values (`-z`). Default: `--compress`, else `false`. */
+  compress?: boolean;
+  /** Random delay before this file's `exec`, in ms; wins over `--splay`. Default: `--splay`, else none. */
+  splay?: number;
 }
 
 /** A parsed config file. */
@@ -76,6 +85,10 @@ export interface ConfigFile {
   metricsPrefix?: string;
   /** Default KV prefix of the `files` entries (`kvx out --watch`); `-p` overrides it. */
   prefix?: string;
+  /** Whether update events carry diffs (`diff_events`); `--no-diff-events` wins. */
+  diffEvents?: boolean;
+  /** Chunk size of `kvx in` (`max_value_size`, the agent's `kv_max_value_size`); `--max-value-size` wins. */
+  maxValueSize?: number;
   /** Deliveries for `kvx out --watch`. */
   files: ConfigFileEntry[];
 }
@@ -124,11 +137,11 @@ function assign<T extends object, K extends keyof T>(target: T, key: K, value: T
 const CONNECTION_KEYS = new Set([
   'consul_server', 'http_addr', 'token', 'token_file', 'datacenter', 'ca_file', 'ca_path', 'client_cert',
   'client_key', 'tls_server_name', 'tls_skip_verify', 'dogstatsd', 'dogstatsd_address', 'metrics_prefix',
-  'prefix', 'files',
+  'prefix', 'files', 'diff_events', 'max_value_size',
 ]);
 const ENTRY_KEYS = new Set([
   'key', 'file', 'prefix', 'length', 'min_bytes', 'chmod', 'owner', 'exec', 'shell', 'exec_timeout', 'validate',
-  'ignore_stop',
+  'ignore_stop', 'compress', 'splay',
 ]);
 
 function isRecord(v: unknown): v is Raw {
@@ -155,6 +168,8 @@ function parseEntry(where: string, raw: unknown, index: number): ConfigFileEntry
   assign(entry, 'execTimeout', r.parsed('exec_timeout', parseDuration));
   assign(entry, 'validate', r.string('validate'));
   assign(entry, 'ignoreStop', r.bool('ignore_stop'));
+  assign(entry, 'compress', r.bool('compress'));
+  assign(entry, 'splay', r.parsed('splay', parseDuration));
   return entry;
 }
 
@@ -191,6 +206,8 @@ export function parseConfigFile(text: string, path: string): ConfigFile {
   assign(config, 'dogstatsd', address ?? (r.bool('dogstatsd') === true ? { host: 'localhost', port: 8125 } : undefined));
   assign(config, 'metricsPrefix', r.string('metrics_prefix'));
   assign(config, 'prefix', r.parsed('prefix', parsePrefix));
+  assign(config, 'diffEvents', r.bool('diff_events'));
+  assign(config, 'maxValueSize', r.parsed('max_value_size', parseByteSize));
   const files = doc['files'];
   if (files !== undefined && files !== null) {
     if (!Array.isArray(files)) throw new UsageError(`${where}: 'files' must be a list`);

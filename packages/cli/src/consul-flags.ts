@@ -43,6 +43,11 @@ export interface ConsulFlags extends OutputFlags {
   dogstatsd?: HostPort;
   /** Prefix of every metric name. Default: config `metrics_prefix`, else `kvx`. */
   metricsPrefix?: string;
+  /**
+   * Put the unified diff into DogStatsD update events (`--no-diff-events` turns it off: diffs of files that
+   * hold secrets must not reach the event stream). Default: config `diff_events`, else `true`.
+   */
+  diffEvents?: boolean;
   /** YAML config file. */
   config?: string;
 }

@@ -68,12 +68,26 @@ export const processSignals: SignalSource = {
   },
 };
 
+/** A shutdown subscription: see {@link shutdownSignal}. */
+export interface Shutdown {
+  /** Aborts on the first SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  /** The signal received, once one was. */
+  received(): ShutdownSignal | undefined;
+  /** Stops listening. */
+  dispose: () => void;
+}
+
 /**
  * An `AbortSignal` that aborts on the first SIGINT/SIGTERM from `ctx`, and a function to stop listening.
  * A second signal is left to the default handler's absence: the command is already shutting down.
  */
-export function shutdownSignal(ctx: CommandContext): { signal: AbortSignal; dispose: () => void } {
+export function shutdownSignal(ctx: CommandContext): Shutdown {
   const controller = new AbortController();
-  const dispose = ctx.signals.subscribe((sig) => controller.abort(new Error(`received ${sig}`)));
-  return { signal: controller.signal, dispose };
+  let received: ShutdownSignal | undefined;
+  const dispose = ctx.signals.subscribe((sig) => {
+    received ??= sig;
+    controller.abort(new Error(`received ${sig}`));
+  });
+  return { signal: controller.signal, received: () => received, dispose };
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { ShutdownSignal } from './context.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 
 /**
@@ -24,6 +25,30 @@ export class UsageError extends Error {
   constructor(message: string, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'UsageError';
+  }
+}
+
+/**
+ * A one-shot command stopped because of SIGINT/SIGTERM. Exit code 130 or 143 (see exit-codes.ts). The message
+ * says what was interrupted: the library's own report of the cancelled step, when it gave one.
+ */
+export class InterruptedError extends Error {
+  /** Always `KVX_INTERRUPTED`. */
+  readonly code = 'KVX_INTERRUPTED';
+  /** Never an HTTP error. */
+  readonly status: number | undefined = undefined;
+  /** Running the command again may well succeed. */
+  readonly retryable = true;
+
+  constructor(
+    /** The signal that interrupted the command. */
+    readonly signal: ShutdownSignal,
+    cause: unknown,
+  ) {
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    const detail = code === 'KVX_ABORTED' || cause === undefined ? '' : `: ${oneLineMessage(cause)}`;
+    super(`interrupted by ${signal}${detail}`, { cause });
+    this.name = 'InterruptedError';
   }
 }
 
@@ -53,6 +78,7 @@ function isDeniedTransaction(err: unknown): boolean {
 export function exitCodeForError(err: unknown, libraryExitCode?: (err: unknown) => number): ExitCodeValue {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   if (code === 'KVX_TXN_CONFLICT' && isDeniedTransaction(err)) return ExitCode.PERMISSION_DENIED;
+  if (err instanceof InterruptedError) return err.signal === 'SIGINT' ? ExitCode.INTERRUPTED : ExitCode.TERMINATED;
   const own = typeof code === 'string' ? CLI_EXIT_CODES[code] : undefined;
   return own ?? ((libraryExitCode?.(err) ?? ExitCode.INTERNAL) as ExitCodeValue);
 }
@@ -60,7 +86,7 @@ export function exitCodeForError(err: unknown, libraryExitCode?: (err: unknown) 
 /** Whether {@link exitCodeForError} can map `err` without the transfer library. */
 export function isCliError(err: unknown): boolean {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && code in CLI_EXIT_CODES;
+  return err instanceof InterruptedError || (typeof code === 'string' && code in CLI_EXIT_CODES);
 }
 
 /** The error's message on one line, for `kvx: <message>`. */

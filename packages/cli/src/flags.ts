@@ -8,6 +8,7 @@
 
 import { Option, type Command } from 'commander';
 import {
+  parseByteSize,
   parseCount,
   parseDuration,
   parseHostPort,
@@ -60,6 +61,7 @@ export function addConsulFlags(cmd: Command): Command {
         .hideHelp(),
     )
     .option('--metrics-prefix <prefix>', 'prefix of metric names (default kvx)')
+    .option('--no-diff-events', 'leave the unified diff out of update events (config diff_events: false), for files holding secrets')
     .option('-C, --config <file>', 'YAML config file (kvexpress keys; files: list for out --watch)');
   return addOutputFlags(cmd);
 }
@@ -69,10 +71,52 @@ export function addPrefixFlag(cmd: Command): Command {
   return cmd.option('-p, --prefix <prefix>', `KV prefix (default ${DEFAULT_PREFIX})`, by(parsePrefix, '--prefix'));
 }
 
+/**
+ * Options that must be given. Commander checks its own mandatory options before unknown ones, so
+ * `kvx in --bogus` would complain about `-k` instead of `--bogus`; these are checked by
+ * {@link checkRequiredOptions} once parsing (and the unknown-option check) is done.
+ */
+const REQUIRED = new WeakSet<Option>();
+
+/** Marks `opt` as required (see {@link checkRequiredOptions}). */
+export function required(opt: Option): Option {
+  REQUIRED.add(opt);
+  return opt;
+}
+
+/** Fails, with commander's own message and exit code 1, when a {@link required} option of `cmd` is missing. */
+export function checkRequiredOptions(cmd: Command): void {
+  for (const opt of cmd.options) {
+    if (REQUIRED.has(opt) && cmd.getOptionValue(opt.attributeName()) === undefined) {
+      cmd.error(`error: required option '${opt.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue', exitCode: 1 });
+    }
+  }
+}
+
+/**
+ * Drops the implicit `true` commander gives a `--no-*` option that was not used, so a value from the config
+ * file can still apply (flag > config > default).
+ */
+export function withoutNegatableDefaults(cmd: Command, opts: Record<string, unknown>): Record<string, unknown> {
+  const result = { ...opts };
+  for (const opt of cmd.options) {
+    if (opt.negate && cmd.getOptionValueSource(opt.attributeName()) === 'default') delete result[opt.attributeName()];
+  }
+  return result;
+}
+
 /** `-k/--key` (a key under the prefix). */
-export function keyOption(required: boolean, description = 'key name under the prefix'): Option {
+export function keyOption(isRequired: boolean, description = 'key name under the prefix'): Option {
   const opt = new Option('-k, --key <key>', description).argParser(by(parseKey, '--key'));
-  return required ? opt.makeOptionMandatory() : opt;
+  return isRequired ? required(opt) : opt;
+}
+
+/** `--max-value-size` of `kvx in`. */
+export function maxValueSizeOption(): Option {
+  return new Option(
+    '--max-value-size <bytes>',
+    "largest value the agent accepts (its kv_max_value_size; config max_value_size): bigger content is chunked to this size (default 512KiB)",
+  ).argParser(by(parseByteSize, '--max-value-size'));
 }
 
 /** `-l/--length` and `--min-bytes`. */

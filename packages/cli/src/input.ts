@@ -54,23 +54,67 @@ export async function readFileInput(ctx: CommandContext, file: string, progress:
   }
 }
 
-/** Fetches a URL; non-2xx, network errors and timeouts are usage errors. */
-export async function readUrlInput(url: string, timeoutMs: number, progress: Progress): Promise<Input> {
+/** Query parameters whose values are credentials: never printed, never recorded in the meta. */
+const SECRET_PARAM = /token|passw(or)?d|secret|api[-_]?key|auth|signature|^sig$|credential/i;
+
+/** Whether a query parameter of this name holds a credential. */
+export function isSecretParam(name: string): boolean {
+  return SECRET_PARAM.test(name);
+}
+
+/**
+ * `url` as it may be shown and recorded: user info removed and the values of credential-like query
+ * parameters replaced by `***`. Text that does not parse as a URL loses anything ending in `@` (user info) and
+ * everything from its first `?` or `#`.
+ */
+export function redactUrl(url: string | URL): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`--url: '${url}' is not a valid URL`);
+    return String(url).replace(/[^\s/]*@/g, '').replace(/[?#].*$/s, '…');
+  }
+  const query = [...parsed.searchParams]
+    .map(([name, value]) => `${encodeURIComponent(name)}=${isSecretParam(name) ? '***' : encodeURIComponent(value)}`)
+    .join('&');
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}${query === '' ? '' : `?${query}`}`;
+}
+
+/** Credentials in a URL's user info, as the `Authorization: Basic` header `fetch` will not build itself. */
+function basicAuth(parsed: URL): string | undefined {
+  if (parsed.username === '' && parsed.password === '') return undefined;
+  const user = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+/**
+ * Fetches a URL; non-2xx, network errors and timeouts are usage errors. Credentials in the URL
+ * (`http://user:pass@host/…`) are sent as an `Authorization: Basic` header; every message and the recorded
+ * source use {@link redactUrl}.
+ */
+export async function readUrlInput(url: string, timeoutMs: number, progress: Progress): Promise<Input> {
+  const shown = redactUrl(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--url: '${shown}' is not a valid URL`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new UsageError(`--url: only http and https URLs are supported, got ${parsed.protocol}`);
   }
-  // Credentials in the URL must not reach an error message or the published meta.
-  const shown = parsed.username || parsed.password ? `${parsed.protocol}//${parsed.host}${parsed.pathname}` : url;
+  const authorization = basicAuth(parsed);
+  parsed.username = '';
+  parsed.password = '';
   let response: Response;
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    response = await fetch(parsed, { signal, redirect: 'follow' });
+    response = await fetch(parsed, {
+      signal,
+      redirect: 'follow',
+      ...(authorization === undefined ? {} : { headers: { authorization } }),
+    });
   } catch (err) {
     const reason = signal.aborted ? `no answer within ${timeoutMs} ms` : describeFetchError(err);
     throw new UsageError(`cannot fetch ${shown}: ${reason}`, err);

@@ -8,4 +8,18 @@
 import { defaultContext } from './context.js';
 import { run } from './run.js';
 
+/**
+ * A reader that went away (`kvx status | head -1`, `kvx help lock | true`) is not an error of kvx: the rest of
+ * that stream's output is dropped and the command ends with its own exit code. Without this listener the
+ * first write after the pipe closed crashed the process with an unhandled `write EPIPE` and a stack trace.
+ */
+function ignoreClosedReader(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
+}
+
+ignoreClosedReader(process.stdout);
+ignoreClosedReader(process.stderr);
 process.exitCode = await run(process.argv.slice(2), defaultContext());

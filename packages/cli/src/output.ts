@@ -63,6 +63,11 @@ export class Output {
     this.ctx.stderr.write(`kvx: warning: ${this.redact(line)}\n`);
   }
 
+  /** A status line on stderr (`kvx: <line>`), in every mode: not a result, not a problem. */
+  notice(line: string): void {
+    this.ctx.stderr.write(`kvx: ${this.redact(line)}\n`);
+  }
+
   /** A debug line on stderr, only with `--verbose`. */
   debug(line: string): void {
     if (this.verbose) this.ctx.stderr.write(`${new Date().toISOString()} ${this.redact(line)}\n`);

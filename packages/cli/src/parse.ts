@@ -40,6 +40,23 @@ export function parseCount(text: string, flag: string): number {
   return n;
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2 };
+
+/** Smallest value size kvx chunks to: below it a chunk manifest would be most of each chunk. */
+export const MIN_VALUE_SIZE = 1024;
+
+/**
+ * A value size in bytes, at least {@link MIN_VALUE_SIZE}: `65536`, `64k`, `64KiB`, `1MiB` (binary units, like
+ * Consul's `kv_max_value_size`).
+ */
+export function parseByteSize(text: string, flag: string): number {
+  const m = /^(\d+)\s*(k|kib|m|mib)?$/i.exec(text.trim());
+  const n = m === null ? Number.NaN : Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? Number.NaN);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${flag}: invalid size '${text}' (use bytes, or e.g. 64KiB, 1MiB)`);
+  if (n < MIN_VALUE_SIZE) throw new UsageError(`${flag}: must be at least ${MIN_VALUE_SIZE} bytes, got ${n}`);
+  return n;
+}
+
 /**
  * A file mode, always read as octal (`0644`, `644` and `0o644` are all rw-r--r--). kvexpress parsed `644`
  * as decimal, which silently produced mode 01204.

@@ -30,9 +30,13 @@ import {
   addLengthFlags,
   addOutputFlags,
   addPrefixFlag,
+  checkRequiredOptions,
   hiddenAlias,
   keyOption,
+  maxValueSizeOption,
   mergeAlias,
+  required,
+  withoutNegatableDefaults,
 } from './flags.js';
 import { parseCount, parseDuration, parseKey } from './parse.js';
 
@@ -86,7 +90,8 @@ export function buildProgram(ctx: CommandContext, setExitCode: (code: number) =>
     toArgs: (opts: Opts) => A = (opts) => opts as A,
   ): Command =>
     cmd.action(async (_opts: unknown, self: Command) => {
-      const args = toArgs(withConsulAliases(self.opts()));
+      checkRequiredOptions(self);
+      const args = toArgs(withConsulAliases(withoutNegatableDefaults(self, self.opts())));
       const fn = await load();
       setExitCode(await fn(ctx, args));
     });
@@ -102,7 +107,8 @@ export function buildProgram(ctx: CommandContext, setExitCode: (code: number) =>
   addLengthFlags(inCmd);
   inCmd
     .option('-S, --sorted', 'sort lines (byte order) and drop empty lines, as kvexpress --sorted')
-    .option('-z, --compress', 'store brotli-compressed (KV flags 1, kvexpress v1.16 format)');
+    .option('-z, --compress', 'store brotli-compressed (KV flags 1, kvexpress v1.16 format)')
+    .addOption(maxValueSizeOption());
   addExecFlags(inCmd);
   addConsulFlags(inCmd);
   action<InArgs>(inCmd, async () => (await import('./commands/in.js')).inCommand);
@@ -140,7 +146,7 @@ export function buildProgram(ctx: CommandContext, setExitCode: (code: number) =>
     .command('raw')
     .description('write any key\'s value verbatim to a file (full key path; no prefix, checksum or decoding)')
     .addOption(keyOption(true, 'full key path'))
-    .requiredOption('-f, --file <file>', 'file to write');
+    .addOption(required(new Option('-f, --file <file>', 'file to write')));
   addLengthFlags(rawCmd);
   addFileModeFlags(rawCmd);
   addExecFlags(rawCmd);
@@ -177,7 +183,7 @@ export function buildProgram(ctx: CommandContext, setExitCode: (code: number) =>
     .command('stop')
     .description('set the stop key: every in/out of <prefix>/<key> halts until kvx start')
     .addOption(keyOption(true))
-    .requiredOption('-r, --reason <text>', 'why (shown to everyone who is stopped)');
+    .addOption(required(new Option('-r, --reason <text>', 'why (shown to everyone who is stopped)')));
   addPrefixFlag(stopCmd);
   addConsulFlags(stopCmd);
   action<StopArgs>(stopCmd, async () => (await import('./commands/stop.js')).stopCommand);
@@ -191,7 +197,7 @@ export function buildProgram(ctx: CommandContext, setExitCode: (code: number) =>
   const pinCmd = program
     .command('pin')
     .description('pin a file on this host: out leaves it untouched until kvx unpin (kvexpress lock)')
-    .requiredOption('-f, --file <file>', 'absolute path of the delivered file')
+    .addOption(required(new Option('-f, --file <file>', 'absolute path of the delivered file')))
     .option('-r, --reason <text>', 'why (default: who and when)');
   addPrefixFlag(pinCmd);
   addConsulFlags(pinCmd);
@@ -200,7 +206,7 @@ export function buildProgram(ctx: CommandContext, setExitCode: (code: number) =>
   const unpinCmd = program
     .command('unpin')
     .description('release the pin of a file on this host (kvexpress unlock)')
-    .requiredOption('-f, --file <file>', 'absolute path of the delivered file');
+    .addOption(required(new Option('-f, --file <file>', 'absolute path of the delivered file')));
   addPrefixFlag(unpinCmd);
   addConsulFlags(unpinCmd);
   action<UnpinArgs>(unpinCmd, async () => (await import('./commands/unpin.js')).unpinCommand);
@@ -209,7 +215,7 @@ export function buildProgram(ctx: CommandContext, setExitCode: (code: number) =>
   const cleanCmd = program
     .command('clean')
     .description('remove a file and its kvx side files (no Consul access)')
-    .requiredOption('-f, --file <file>', 'file to remove, with its .compare, .last and leftover temp files')
+    .addOption(required(new Option('-f, --file <file>', 'file to remove, with its .compare, .last and leftover temp files')))
     .option('--keep-file', 'remove only the side files, keep the file itself');
   addOutputFlags(cleanCmd);
   action<CleanArgs>(cleanCmd, async () => (await import('./commands/clean.js')).cleanCommand);
@@ -228,7 +234,7 @@ export function buildProgram(ctx: CommandContext, setExitCode: (code: number) =>
     .command('diff')
     .description('show what kvx out would change in a file (unified diff); exit 0 either way')
     .addOption(keyOption(true))
-    .requiredOption('-f, --file <file>', 'the delivered file')
+    .addOption(required(new Option('-f, --file <file>', 'the delivered file')))
     .option('-z, --compress', 'also decode kvexpress <= 1.15 gzip+base64 values');
   addPrefixFlag(diffCmd);
   addLengthFlags(diffCmd);

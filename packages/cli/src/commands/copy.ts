@@ -17,9 +17,10 @@ export async function copyCommand(ctx: CommandContext, args: CopyArgs): Promise<
   return guarded(ctx, args, async (out) => {
     if (args.from === undefined || args.to === undefined) throw new UsageError('kvx copy needs --from KEY and --to KEY');
     if (args.from === args.to) throw new UsageError('kvx copy: --from and --to are the same key');
-    return withConsul(ctx, args, out, async ({ consul, metrics, logger }) => {
+    return withConsul(ctx, args, out, async ({ consul, metrics, logger, signal }) => {
       const r = await copy({
         consul,
+        signal,
         metrics,
         logger,
         from: args.from,

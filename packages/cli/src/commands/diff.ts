@@ -32,9 +32,10 @@ function report(out: Output, r: DiffFileResult): void {
 /** Runs `kvx diff`. */
 export async function diffCommand(ctx: CommandContext, args: DiffArgs): Promise<number> {
   return guarded(ctx, args, async (out) =>
-    withConsul(ctx, args, out, async ({ consul, metrics, logger }) => {
+    withConsul(ctx, args, out, async ({ consul, metrics, logger, signal }) => {
       const r = await diffFile({
         consul,
+        signal,
         metrics,
         logger,
         key: args.key,

@@ -11,7 +11,7 @@ import { guarded, withConsul } from '../command.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
-import { readFileInput, readUrlInput, URL_TIMEOUT_MS } from '../input.js';
+import { isSecretParam, readFileInput, readUrlInput, redactUrl, URL_TIMEOUT_MS } from '../input.js';
 import type { Output } from '../output.js';
 import { Progress } from '../progress.js';
 import { execFields } from './shared.js';
@@ -22,17 +22,20 @@ export async function inCommand(ctx: CommandContext, args: InArgs): Promise<numb
     if ((args.file === undefined) === (args.url === undefined)) {
       throw new UsageError('kvx in needs exactly one input: -f FILE, -f - (stdin) or -u URL');
     }
-    const progress = Progress.for(ctx, out, `reading ${args.file ?? args.url ?? ''}`);
+    if (args.url !== undefined) registerUrlSecrets(out, args.url);
+    const progress = Progress.for(ctx, out, `reading ${args.file ?? redactUrl(args.url ?? '')}`);
     const input = await (args.file !== undefined
       ? readFileInput(ctx, args.file, progress)
       : readUrlInput(args.url ?? '', args.timeout ?? URL_TIMEOUT_MS, progress)
     ).finally(() => progress.stop());
     out.debug(`read ${input.content.length} bytes from ${input.source}`);
-    return withConsul(ctx, args, out, async ({ consul, metrics, logger }) => {
+    return withConsul(ctx, args, out, async ({ consul, config, metrics, logger, signal }) => {
+      const maxValueSize = args.maxValueSize ?? config?.maxValueSize;
       const result = await publish({
         consul,
         metrics,
         logger,
+        signal,
         key: args.key,
         content: input.content,
         source: input.source,
@@ -41,12 +44,28 @@ export async function inCommand(ctx: CommandContext, args: InArgs): Promise<numb
         ...(args.minBytes === undefined ? {} : { minBytes: args.minBytes }),
         ...(args.sorted === undefined ? {} : { sorted: args.sorted }),
         ...(args.compress === undefined ? {} : { compress: args.compress }),
+        ...(maxValueSize === undefined ? {} : { maxValueSize }),
         ...execFields(args),
       });
       report(out, result);
       return ExitCode.OK;
     });
   });
+}
+
+/** The URL's password and credential-like query values, so no output line can carry them. */
+function registerUrlSecrets(out: Output, url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return;
+  }
+  if (parsed.password !== '') {
+    out.addSecret(parsed.password);
+    out.addSecret(decodeURIComponent(parsed.password));
+  }
+  for (const [name, value] of parsed.searchParams) if (isSecretParam(name)) out.addSecret(value);
 }
 
 function report(out: Output, r: PublishResult): void {

@@ -16,6 +16,7 @@ import { oneLineMessage, UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { DEFAULT_PREFIX } from '../flags.js';
 import type { Output } from '../output.js';
+import { ConsulHealth, healthReporting } from '../consul-health.js';
 import { deliverFileOptions, reportDelivery } from './out.js';
 
 /** The files to watch, grouped by prefix (one `watchAndDeliver`, sharing one pin watch, per prefix). */
@@ -29,9 +30,13 @@ function targets(ctx: CommandContext, args: OutArgs, config: ConfigFile | undefi
     if (args.key === undefined || args.file === undefined) throw new UsageError('kvx out --watch: -k and -f go together');
     add(defaultPrefix, deliverFileOptions(ctx, { ...args, key: args.key, file: args.file }));
   }
+  // An entry's own splay and compress win over the flags, which are the defaults of the whole list.
+  const defaults = {
+    ...(args.splay === undefined ? {} : { splay: args.splay }),
+    ...(args.compress === undefined ? {} : { compress: args.compress }),
+  };
   for (const entry of config?.files ?? []) {
-    const splay = args.splay === undefined ? {} : { splay: args.splay };
-    add(entry.prefix ?? defaultPrefix, deliverFileOptions(ctx, { ...entry, ...splay }));
+    add(entry.prefix ?? defaultPrefix, deliverFileOptions(ctx, { ...defaults, ...entry }));
   }
   if (byPrefix.size === 0) throw new UsageError('kvx out --watch needs -k KEY -f FILE, or --config FILE with a files: list');
   return byPrefix;
@@ -46,24 +51,29 @@ function reportFailure(out: Output, error: unknown, target: { key: string; file:
 /** Runs `kvx out --watch`. */
 export async function outWatchCommand(ctx: CommandContext, args: OutArgs): Promise<number> {
   return guarded(ctx, args, async (out) =>
-    withConsul(ctx, args, out, async ({ consul, config, metrics, logger }) => {
+    withConsul(ctx, args, out, async ({ consul, config, metrics, logger, signal }) => {
       const byPrefix = targets(ctx, args, config);
       const controller = new AbortController();
-      const unsubscribe = ctx.signals.subscribe((sig) => {
-        out.debug(`received ${sig}; stopping`);
+      const onShutdown = (): void => {
+        out.debug(`${String((signal.reason as Error | undefined)?.message)}; stopping`);
         controller.abort();
-      });
+      };
+      signal.addEventListener('abort', onShutdown, { once: true });
+      const health = new ConsulHealth(out, consul, ctx.now, controller.signal);
+      const watched = healthReporting(consul, health);
       const loops: WatchDelivery[] = [];
       try {
         for (const [prefix, files] of byPrefix) {
           loops.push(
             await watchAndDeliver({
-              consul,
+              consul: watched,
               metrics,
               logger,
               prefix,
               files,
               signal: controller.signal,
+              // --consistent asks for leader reads; the watch default is stale reads from any server.
+              ...(args.consistent === true ? { stale: false } : {}),
               onResult: (result) => reportDelivery(out, result),
               onError: (error, target) => reportFailure(out, error, target),
             }),
@@ -76,7 +86,7 @@ export async function outWatchCommand(ctx: CommandContext, args: OutArgs): Promi
       } finally {
         controller.abort();
         await Promise.all(loops.map((l) => l.stop()));
-        unsubscribe();
+        signal.removeEventListener('abort', onShutdown);
       }
       out.info('stopped');
       return ExitCode.OK;

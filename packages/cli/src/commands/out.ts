@@ -21,9 +21,10 @@ export async function outCommand(ctx: CommandContext, args: OutArgs): Promise<nu
   if (args.watch === true) return (await import('./out-watch.js')).outWatchCommand(ctx, args);
   return guarded(ctx, args, async (out) => {
     const { key, file } = requireTarget(args);
-    return withConsul(ctx, args, out, async ({ consul, metrics, logger }) => {
+    return withConsul(ctx, args, out, async ({ consul, metrics, logger, signal }) => {
       const result = await deliver({
         consul,
+        signal,
         metrics,
         logger,
         ...deliverFileOptions(ctx, { ...args, key, file }),

@@ -16,9 +16,10 @@ import { ExitCode } from '../exit-codes.js';
 /** Runs `kvx pin`. */
 export async function pinCommand(ctx: CommandContext, args: PinArgs): Promise<number> {
   return guarded(ctx, args, async (out) =>
-    withConsul(ctx, args, out, async ({ consul, metrics, logger }) => {
+    withConsul(ctx, args, out, async ({ consul, metrics, logger, signal }) => {
       const r = await pin({
         consul,
+        signal,
         metrics,
         logger,
         file: path.resolve(ctx.cwd, args.file),

@@ -16,9 +16,10 @@ import { execFields } from './shared.js';
 /** Runs `kvx raw`. */
 export async function rawCommand(ctx: CommandContext, args: RawArgs): Promise<number> {
   return guarded(ctx, args, async (out) =>
-    withConsul(ctx, args, out, async ({ consul, metrics, logger }) => {
+    withConsul(ctx, args, out, async ({ consul, metrics, logger, signal }) => {
       const r = await raw({
         consul,
+        signal,
         metrics,
         logger,
         key: args.key,

@@ -14,9 +14,10 @@ import { ExitCode } from '../exit-codes.js';
 /** Runs `kvx start`. */
 export async function startCommand(ctx: CommandContext, args: StartArgs): Promise<number> {
   return guarded(ctx, args, async (out) =>
-    withConsul(ctx, args, out, async ({ consul, metrics, logger }) => {
+    withConsul(ctx, args, out, async ({ consul, metrics, logger, signal }) => {
       const r = await start({
         consul,
+        signal,
         metrics,
         logger,
         key: args.key,

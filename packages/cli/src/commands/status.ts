@@ -51,9 +51,10 @@ export function formatStatus(prefix: string, r: StatusResult): string {
 /** Runs `kvx status`. */
 export async function statusCommand(ctx: CommandContext, args: StatusArgs): Promise<number> {
   return guarded(ctx, args, async (out) =>
-    withConsul(ctx, args, out, async ({ consul, metrics, logger }) => {
+    withConsul(ctx, args, out, async ({ consul, metrics, logger, signal }) => {
       const r = await status({
         consul,
+        signal,
         metrics,
         logger,
         ...(args.prefix === undefined ? {} : { prefix: args.prefix }),

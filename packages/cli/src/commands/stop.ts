@@ -14,9 +14,10 @@ import { ExitCode } from '../exit-codes.js';
 /** Runs `kvx stop`. */
 export async function stopCommand(ctx: CommandContext, args: StopArgs): Promise<number> {
   return guarded(ctx, args, async (out) =>
-    withConsul(ctx, args, out, async ({ consul, metrics, logger }) => {
+    withConsul(ctx, args, out, async ({ consul, metrics, logger, signal }) => {
       const r = await stop({
         consul,
+        signal,
         metrics,
         logger,
         key: args.key,

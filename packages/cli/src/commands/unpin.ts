@@ -14,9 +14,10 @@ import { ExitCode } from '../exit-codes.js';
 /** Runs `kvx unpin`. */
 export async function unpinCommand(ctx: CommandContext, args: UnpinArgs): Promise<number> {
   return guarded(ctx, args, async (out) =>
-    withConsul(ctx, args, out, async ({ consul, metrics, logger }) => {
+    withConsul(ctx, args, out, async ({ consul, metrics, logger, signal }) => {
       const r = await unpin({
         consul,
+        signal,
         metrics,
         logger,
         file: path.resolve(ctx.cwd, args.file),
