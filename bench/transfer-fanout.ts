@@ -2,38 +2,64 @@
  * Fan-out of one file to a fleet: 1,000 watchers (4 child processes × 250, each watcher a separate
  * `watchAndDeliver` with its own host name and target file, as 1,000 nodes would run it) keep a 64 KiB file
  * delivered from a dev agent running in its own process. Each round publishes a new version; delivery latency
- * is measured from the start of `publish` (so it includes the publisher's own read and commit) to each
- * watcher's `onResult` (after the rename). Requests per change per watcher are counted on each watcher's
- * client for the file's blocking read and for the shared pin watch.
+ * is measured from the moment the publisher sends its commit (the `/v1/txn` that makes the version visible —
+ * the publisher's read and its brotli compression come before and are not counted) to each watcher's
+ * `onResult` (after the rename and the directory fsync). Every process reads the same clock:
+ * `performance.timeOrigin + performance.now()` (monotonic within a process, anchored to the wall clock at
+ * start-up); the largest disagreement between a worker's anchor and the parent's is reported. Requests per
+ * change per watcher are counted on each watcher's client for the file's blocking read and for the shared pin
+ * watch.
  *
- * Run alone: `node --import tsx --conditions=kvx-source bench/transfer-fanout.ts`.
+ * What bounds the result on a small machine: every delivery costs CPU in the agent (one response) and in a
+ * watcher (one response parsed, decoded, hashed, written, fsynced and renamed). The CPU time of the agent and
+ * of the watchers per change is reported, and divided by the number of cores it gives the shortest time in
+ * which all deliveries of a change can possibly finish.
+ *
+ * Run alone: `node --import tsx --conditions=kvx-source bench/transfer-fanout.ts`. Environment:
+ * `KVX_BENCH_PROCESSES` (default 4) and `KVX_BENCH_WATCHERS_PER_PROCESS` (default 250) size the fleet;
+ * `KVX_BENCH_CPU_PROF=DIR` writes V8 CPU profiles of the agent and of every worker into DIR.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { Consul, publish, watchAndDeliver, type WatchDelivery } from '@kvx/client';
-import { spawnAgent } from '../test/support/dev-agent.js';
+import { agentCommand, REPO_ROOT, spawnAgent } from '../test/support/dev-agent.js';
 
-const PROCESSES = 4;
+/** Worker processes: 4 unless `KVX_BENCH_PROCESSES` says otherwise. */
+const PROCESSES = Number(process.env['KVX_BENCH_PROCESSES'] ?? 4);
 /** 250 per process (1,000 in all) unless `KVX_BENCH_WATCHERS_PER_PROCESS` says otherwise. */
 const WATCHERS_PER_PROCESS = Number(process.env['KVX_BENCH_WATCHERS_PER_PROCESS'] ?? 250);
+/** Where CPU profiles go (none unless `KVX_BENCH_CPU_PROF` is set). */
+const PROFILE_DIR = process.env['KVX_BENCH_CPU_PROF'];
 const ROUNDS = 5;
 const SIZE = 64 * 1024;
 const KEY = 'fanout';
 
 /** Messages from a worker. */
 type WorkerMessage =
-  | { type: 'ready' }
-  | { type: 'delivered'; watcher: number; checksum: string; received: number; at: number }
+  | { type: 'ready'; clockOffset: number }
+  | { type: 'delivered'; batch: { checksum: string; received: number; at: number }[] }
   | { type: 'error'; message: string }
   | { type: 'counts'; data: number[]; pins: number[]; cpuMs: number };
 
+/** The clock every process reads (see the module documentation). */
 function now(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** How far this process's `now()` is from the wall clock, in ms (compared across processes). */
+function clockOffset(): number {
+  return Date.now() - now();
+}
+
+/** CPU time this process used so far, in ms. */
+function cpuMs(): number {
+  const cpu = process.cpuUsage();
+  return (cpu.user + cpu.system) / 1000;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -55,48 +81,58 @@ function version(round: number): Buffer {
 /** Worker mode: runs WATCHERS_PER_PROCESS watchers and reports to the parent over IPC. */
 async function worker(address: string, dir: string, id: number): Promise<void> {
   const send = (m: WorkerMessage) => process.send?.(m);
-  const consul = new Consul({ address, env: {} });
+  // Deliveries are reported in batches: one IPC message per delivery would add its own CPU to the watchers'.
+  let batch: { checksum: string; received: number; at: number }[] = [];
+  const flush = (): void => {
+    send({ type: 'delivered', batch });
+    batch = [];
+  };
+  const delivered = (d: { checksum: string; received: number; at: number }): void => {
+    if (batch.length === 0) setTimeout(flush, 50);
+    batch.push(d);
+  };
+  // One client stands for 250 nodes: let it keep every watcher's connection between changes, as each node's
+  // own client would (its default of 16 idle sockets would make most watchers reconnect at every change).
+  const consul = new Consul({ address, env: {}, maxFreeSockets: 2 * WATCHERS_PER_PROCESS });
   const dataCounts = new Array<number>(WATCHERS_PER_PROCESS).fill(0);
   const received = new Array<number>(WATCHERS_PER_PROCESS).fill(0);
   const pinCounts = new Array<number>(WATCHERS_PER_PROCESS).fill(0);
   const running: WatchDelivery[] = [];
   for (let w = 0; w < WATCHERS_PER_PROCESS; w++) {
     // Each watcher's own view of the client, counting the blocking reads it sends (the requests go through).
-    const counted = new Proxy(consul, {
-      get(target, prop, receiver) {
-        if (prop !== 'kv') return Reflect.get(target, prop, receiver) as unknown;
-        return new Proxy(target.kv, {
-          get(kv, name, r) {
-            if (name !== 'list') return Reflect.get(kv, name, r) as unknown;
-            return (prefix: string, opts?: Parameters<typeof kv.list>[1]) => {
-              if (prefix.includes('/locks/')) pinCounts[w] = (pinCounts[w] ?? 0) + 1;
-              else dataCounts[w] = (dataCounts[w] ?? 0) + 1;
-              return kv.list(prefix, opts).then((result) => {
-                if (!prefix.includes('/locks/')) received[w] = now();
+    const kv = new Proxy(consul.kv, {
+      get(target, name, receiver) {
+        if (name !== 'list') return Reflect.get(target, name, receiver) as unknown;
+        return (prefix: string, opts?: Parameters<typeof target.list>[1]) => {
+          const pins = prefix.includes('/locks/');
+          if (pins) pinCounts[w] = (pinCounts[w] ?? 0) + 1;
+          else dataCounts[w] = (dataCounts[w] ?? 0) + 1;
+          const reply = target.list(prefix, opts);
+          return pins
+            ? reply
+            : reply.then((result) => {
+                received[w] = now();
                 return result;
               });
-            };
-          },
-        });
+        };
       },
+    });
+    const counted = new Proxy(consul, {
+      get: (target, prop, receiver) => (prop === 'kv' ? kv : (Reflect.get(target, prop, receiver) as unknown)),
     });
     running.push(
       await watchAndDeliver({
         consul: counted,
         hostname: `node-${id}-${w}`,
         files: [{ key: KEY, file: join(dir, `${id}-${w}`, 'file'), minLines: 1 }],
-        onResult: (r) =>
-          send({ type: 'delivered', watcher: id * WATCHERS_PER_PROCESS + w, checksum: r.checksum, received: received[w] ?? 0, at: now() }),
+        onResult: (r) => delivered({ checksum: r.checksum, received: received[w] ?? 0, at: now() }),
         onError: (e) => send({ type: 'error', message: String(e) }),
       }),
     );
   }
-  send({ type: 'ready' });
+  send({ type: 'ready', clockOffset: clockOffset() });
   process.on('message', (m: string) => {
-    if (m === 'counts') {
-      const cpu = process.cpuUsage();
-      send({ type: 'counts', data: dataCounts, pins: pinCounts, cpuMs: (cpu.user + cpu.system) / 1000 });
-    }
+    if (m === 'counts') send({ type: 'counts', data: dataCounts, pins: pinCounts, cpuMs: cpuMs() });
     if (m === 'stop') {
       void Promise.all(running.map((r) => r.stop()))
         .then(() => consul.close())
@@ -105,24 +141,81 @@ async function worker(address: string, dir: string, id: number): Promise<void> {
   });
 }
 
+/** CPU time (user + system) a child process used so far, in ms, from /proc (`NaN` where there is none). */
+async function childCpuMs(pid: number | undefined): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // USER_HZ is 100 on every Linux architecture Node supports.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Node flags that make a process write a CPU profile into PROFILE_DIR on exit. */
+function profileFlags(): string[] {
+  return PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
+}
+
+/** The dev agent in its own process (profiled too when asked: Node refuses `--cpu-prof` in NODE_OPTIONS). */
+async function startAgent(): Promise<{ url: string; pid: number | undefined; stop(): Promise<unknown> }> {
+  if (PROFILE_DIR === undefined) {
+    const agent = await spawnAgent([]);
+    return { url: agent.url, pid: agent.process.pid, stop: () => agent.stop() };
+  }
+  const child = spawn(process.execPath, [...profileFlags(), ...agentCommand([])], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1] !== undefined) resolve(m[1]);
+    });
+    void exited.then(() => reject(new Error(`the dev agent exited: ${out}`)));
+  });
+  return { url, pid: child.pid, stop: () => (child.kill('SIGTERM'), exited) };
+}
+
 export async function run(): Promise<Record<string, unknown>> {
-  const agent = await spawnAgent([]);
+  const loadAtStart = loadavg()[0] ?? NaN;
+  const agent = await startAgent();
   // One disk shared by 1,000 simulated nodes would measure 2,000 fsyncs queued on one device per round; each
   // real node fsyncs its own disk. Use tmpfs when the machine has one (the fsyncs still run, and are cheap).
   const base = (await stat('/dev/shm').then((s) => s.isDirectory()).catch(() => false)) ? '/dev/shm' : tmpdir();
   const dir = await mkdtemp(join(base, 'kvx-bench-fanout-'));
   const consul = new Consul({ address: agent.url, env: {} });
+  // The publisher's view of the client, noting when each commit is sent.
+  const commitsSent: number[] = [];
+  const publisher = new Proxy(consul, {
+    get(target, prop, receiver) {
+      if (prop !== 'txn') return Reflect.get(target, prop, receiver) as unknown;
+      return {
+        execute: (...args: Parameters<typeof target.txn.execute>) => {
+          commitsSent.push(now());
+          return target.txn.execute(...args);
+        },
+      };
+    },
+  });
   const workers: ChildProcess[] = [];
   const deliveries = new Map<string, number[]>();
   const wakes = new Map<string, number[]>();
   const errors: string[] = [];
   const counts: { data: number[]; pins: number[]; cpuMs: number }[] = [];
+  const clockOffsets: number[] = [];
   const onMessage = (m: WorkerMessage): void => {
     if (m.type === 'delivered') {
-      const list = deliveries.get(m.checksum) ?? [];
-      list.push(m.at);
-      deliveries.set(m.checksum, list);
-      wakes.set(m.checksum, [...(wakes.get(m.checksum) ?? []), m.received]);
+      for (const d of m.batch) {
+        const list = deliveries.get(d.checksum) ?? [];
+        list.push(d.at);
+        deliveries.set(d.checksum, list);
+        const received = wakes.get(d.checksum) ?? [];
+        received.push(d.received);
+        wakes.set(d.checksum, received);
+      }
     } else if (m.type === 'error') {
       errors.push(m.message);
     } else if (m.type === 'counts') {
@@ -137,7 +230,7 @@ export async function run(): Promise<Record<string, unknown>> {
     }
   };
   const total = PROCESSES * WATCHERS_PER_PROCESS;
-  const collectCounts = async (): Promise<{ data: number[]; pins: number[]; cpuMs: number }> => {
+  const collectCounts = async (): Promise<{ data: number[]; pins: number[]; cpuMs: number; agentCpuMs: number }> => {
     counts.length = 0;
     for (const w of workers) w.send('counts');
     await waitUntil(() => counts.length === PROCESSES, 10_000, 'request counts');
@@ -145,6 +238,7 @@ export async function run(): Promise<Record<string, unknown>> {
       data: counts.flatMap((c) => c.data),
       pins: counts.flatMap((c) => c.pins),
       cpuMs: counts.reduce((n, c) => n + c.cpuMs, 0),
+      agentCpuMs: await childCpuMs(agent.pid),
     };
   };
   try {
@@ -153,12 +247,16 @@ export async function run(): Promise<Record<string, unknown>> {
     let ready = 0;
     for (let id = 0; id < PROCESSES; id++) {
       const child = fork(fileURLToPath(import.meta.url), [], {
-        execArgv: ['--import', 'tsx', '--conditions=kvx-source'],
+        execArgv: ['--import', 'tsx', '--conditions=kvx-source', ...profileFlags()],
         env: { ...process.env, KVX_FANOUT_WORKER: JSON.stringify({ address: agent.url, dir, id }) },
       });
       child.on('message', (m: WorkerMessage) => {
-        if (m.type === 'ready') ready++;
-        else onMessage(m);
+        if (m.type === 'ready') {
+          ready++;
+          clockOffsets.push(m.clockOffset);
+        } else {
+          onMessage(m);
+        }
       });
       workers.push(child);
     }
@@ -170,17 +268,24 @@ export async function run(): Promise<Record<string, unknown>> {
       const before = await collectCounts();
       const latencies: number[] = [];
       const wakeLatencies: number[] = [];
-      const publishMs: number[] = [];
+      const roundP99: number[] = [];
+      const spans: number[] = [];
       let storedSize = 0;
       for (let round = firstRound; round < firstRound + ROUNDS; round++) {
         const content = version(round);
-        const started = now();
-        const result = await publish({ consul, key: KEY, content, minLines: 1, compress });
-        publishMs.push(now() - started);
+        commitsSent.length = 0;
+        const result = await publish({ consul: publisher, key: KEY, content, minLines: 1, compress });
+        if (result.status !== 'updated' || result.attempts !== 1 || commitsSent.length === 0) {
+          throw new Error(`round ${round}: expected one commit, got ${result.status} after ${result.attempts} attempts`);
+        }
+        const committed = commitsSent[0] ?? NaN;
         storedSize = result.storedSize;
         await waitUntil(() => (deliveries.get(result.checksum)?.length ?? 0) === total, 30_000, `round ${round}`);
-        for (const at of deliveries.get(result.checksum) ?? []) latencies.push(at - started);
-        for (const at of wakes.get(result.checksum) ?? []) wakeLatencies.push(at - started);
+        const round_ = (deliveries.get(result.checksum) ?? []).map((at) => at - committed).sort((a, b) => a - b);
+        latencies.push(...round_);
+        roundP99.push(percentile(round_, 99));
+        spans.push((round_[round_.length - 1] ?? NaN) - (round_[0] ?? NaN));
+        for (const at of wakes.get(result.checksum) ?? []) wakeLatencies.push(at - committed);
         await new Promise((r) => setTimeout(r, 1000));
       }
       const after = await collectCounts();
@@ -188,19 +293,25 @@ export async function run(): Promise<Record<string, unknown>> {
       const pinPerChange = after.pins.map((n, i) => (n - (before.pins[i] ?? 0)) / ROUNDS);
       latencies.sort((a, b) => a - b);
       wakeLatencies.sort((a, b) => a - b);
+      const watcherCpuPerChange = (after.cpuMs - before.cpuMs) / ROUNDS;
+      const agentCpuPerChange = (after.agentCpuMs - before.agentCpuMs) / ROUNDS;
       const tag = compress ? 'brotli' : 'plain';
       return {
         [`${tag}: stored bytes`]: storedSize,
-        [`${tag}: publish (read + commit + cleanup), ms p50`]: percentile([...publishMs].sort((a, b) => a - b), 50),
-        [`${tag}: wake latency p50, ms (publish start → watch response)`]: percentile(wakeLatencies, 50),
+        [`${tag}: wake latency p50, ms (commit sent → watch response in the watcher)`]: percentile(wakeLatencies, 50),
         [`${tag}: wake latency p99, ms`]: percentile(wakeLatencies, 99),
-        [`${tag}: delivery latency p50, ms (publish start → file renamed)`]: percentile(latencies, 50),
+        [`${tag}: delivery latency p50, ms (commit sent → file renamed)`]: percentile(latencies, 50),
         [`${tag}: delivery latency p99, ms`]: percentile(latencies, 99),
         [`${tag}: delivery latency max, ms`]: latencies[latencies.length - 1] ?? NaN,
+        [`${tag}: delivery latency p99 per round, ms`]: roundP99.map((v) => Math.round(v)).join(' / '),
+        [`${tag}: first → last delivery of a round, ms p50`]: percentile([...spans].sort((a, b) => a - b), 50),
         [`${tag}: data requests per change per watcher, min`]: Math.min(...perChange),
         [`${tag}: data requests per change per watcher, max`]: Math.max(...perChange),
         [`${tag}: pin-watch requests per change per watcher, max`]: Math.max(...pinPerChange),
-        [`${tag}: watcher CPU per delivery, ms`]: (after.cpuMs - before.cpuMs) / (ROUNDS * total),
+        [`${tag}: watcher CPU per delivery, ms`]: watcherCpuPerChange / total,
+        [`${tag}: agent CPU per delivery, ms`]: agentCpuPerChange / total,
+        [`${tag}: CPU per change / cores = lower bound of the last delivery, ms`]:
+          (watcherCpuPerChange + agentCpuPerChange) / cpus().length,
       };
     };
     const plain = await measure(false, 1);
@@ -209,13 +320,16 @@ export async function run(): Promise<Record<string, unknown>> {
     return {
       watchers: total,
       processes: PROCESSES,
+      cores: cpus().length,
       'file size, bytes': SIZE,
       'rounds per encoding': ROUNDS,
       'target directory': dir.startsWith('/dev/shm') ? 'tmpfs' : 'disk',
+      'clock disagreement between processes, ms': Math.max(...clockOffsets, clockOffset()) - Math.min(...clockOffsets, clockOffset()),
       ...plain,
       ...compressed,
       'duplicate deliveries': duplicates,
       'delivery errors': errors.length,
+      'load average (1 min) at the start / end': `${loadAtStart.toFixed(2)} / ${(loadavg()[0] ?? NaN).toFixed(2)}`,
     };
   } finally {
     for (const w of workers) w.send('stop');

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Acl } from './acl.js';
+import type { SharedReplies } from './http/shared-replies.js';
 import type { ResolvedOptions } from './options.js';
 import type { EventBuffer } from './state/events.js';
 import type { SessionManager } from './state/sessions.js';
@@ -52,6 +53,8 @@ export interface AgentCore {
   readonly shutdown: ShutdownSignal;
   /** NodeID reported by `/v1/agent/self` (stable for the life of the process). */
   readonly nodeId: string;
+  /** Read replies shared by identical reads of the newest state. */
+  readonly replies: SharedReplies;
   /** Address actually listened on (set once listening). */
   readonly address: { host: string; port: number };
 }

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 
 import { Acl } from './acl.js';
 import { ShutdownSignal, type AgentCore } from './core.js';
+import { SharedReplies } from './http/shared-replies.js';
 import { openJournal, type DurableJournal } from './persist/journal.js';
 import { resolveOptions, type DevAgentOptions } from './options.js';
 import { createAgentServer } from './server.js';
@@ -70,6 +71,7 @@ export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevA
     acl: resolved.acl ? new Acl(resolved.acl) : undefined,
     shutdown: new ShutdownSignal(),
     nodeId: randomUUID(),
+    replies: new SharedReplies(),
     address,
   };
   const server = createAgentServer(core);

@@ -2,11 +2,13 @@
  * Durable atomic file replacement. Readers of the target see the old file or the new one, never a partial
  * write, and a crash never leaves a half-written target:
  *
- * 1. parent directories are created (mode `dirMode`);
- * 2. the content goes to a temp file beside the target (`.<name>.kvx-<pid>-<random>.tmp`: same file system so
+ * 1. the content goes to a temp file beside the target (`.<name>.kvx-<pid>-<random>.tmp`: same file system so
  *    the rename is atomic, hidden so `conf.d/*` globs do not pick it up, unique so concurrent writers do not
  *    collide — kvexpress used a fixed `<file>.kvexpress`);
- * 3. explicit `chown` and `chmod` (independent of the umask), then `fsync`;
+ * 2. missing parent directories are created (mode `dirMode`) when the temp file cannot be created without
+ *    them (the usual case, an existing directory, costs no `mkdir`);
+ * 3. explicit `chown`, then `chmod` unless the file already has exactly the wanted mode (the umask and a
+ *    `chown` clearing set-id bits are both caught, as the mode is read back after them), then `fsync`;
  * 4. an optional check of the temp file (the `validate` command), which can veto the swap;
  * 5. `rename` over the target, then `fsync` of the directory so the rename itself is durable.
  *
@@ -16,7 +18,8 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { chmod, chown, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { InvalidArgumentError } from '../errors.js';
@@ -76,22 +79,48 @@ async function syncDirectory(dir: string): Promise<void> {
 
 /** Atomically replaces `path` with `data` (see the module documentation for the steps). */
 export async function writeFileAtomic(path: string, data: Buffer, options: AtomicWriteOptions = {}): Promise<void> {
+  await replaceFile(path, data, options);
+}
+
+/** Creates the temp file, and its missing parent directories when that is what stands in the way. */
+async function createTemp(temp: string, mode: number, dirMode: number): Promise<FileHandle> {
+  try {
+    return await open(temp, 'wx', mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(dirname(temp), { recursive: true, mode: dirMode });
+  return open(temp, 'wx', mode);
+}
+
+async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
+  for (let offset = 0; offset < data.length; ) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/**
+ * {@link writeFileAtomic}, resolving to the attributes of the new file read back before the swap. Its device,
+ * inode, size and mtime are those of the target afterwards (a rename changes none of them), so a caller can
+ * later tell with one `stat` whether the target is still the file it wrote.
+ */
+export async function replaceFile(path: string, data: Buffer, options: AtomicWriteOptions = {}): Promise<BigIntStats> {
   const mode = checkMode(options.mode ?? DEFAULT_FILE_MODE);
   const dirMode = checkMode(options.dirMode ?? 0o755);
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: dirMode });
   const temp = tempPathFor(path);
-  let created = false;
+  const handle = await createTemp(temp, mode, dirMode);
+  let created = true;
   try {
-    const handle = await open(temp, 'wx', mode);
-    created = true;
+    let stats: BigIntStats;
     try {
-      await handle.writeFile(data);
+      await writeAll(handle, data);
       if (options.owner?.uid !== undefined || options.owner?.gid !== undefined) {
         await handle.chown(options.owner.uid ?? -1, options.owner.gid ?? -1);
       }
-      // After chown, which may clear set-id bits.
-      await handle.chmod(mode);
+      // Read back after chown, which may clear set-id bits; the umask may have cleared others.
+      stats = await handle.stat({ bigint: true });
+      if (Number(stats.mode & 0o7777n) !== mode) await handle.chmod(mode);
       await handle.sync();
     } finally {
       await handle.close();
@@ -107,7 +136,8 @@ export async function writeFileAtomic(path: string, data: Buffer, options: Atomi
       throw err;
     }
     created = false;
-    await syncDirectory(dir);
+    await syncDirectory(dirname(path));
+    return stats;
   } catch (err) {
     if (created) await unlink(temp).catch(() => undefined);
     throw err;
@@ -127,15 +157,23 @@ export interface AttributeRepair {
  * kvexpress left a drifted mode or owner alone when the content was unchanged.
  */
 export async function repairAttributes(path: string, options: { mode?: number; owner?: FileOwner }): Promise<AttributeRepair> {
+  return repairAttributesOf(path, await stat(path), options);
+}
+
+/** {@link repairAttributes} for a file whose attributes were just read (`current`). */
+export async function repairAttributesOf(
+  path: string,
+  current: { mode: number | bigint; uid: number | bigint; gid: number | bigint },
+  options: { mode?: number; owner?: FileOwner },
+): Promise<AttributeRepair> {
   const mode = checkMode(options.mode ?? DEFAULT_FILE_MODE);
-  const st = await stat(path);
   const repair: AttributeRepair = { mode: false, owner: false };
-  if ((st.mode & 0o7777) !== mode) {
+  if ((Number(current.mode) & 0o7777) !== mode) {
     await chmod(path, mode);
     repair.mode = true;
   }
   const { uid, gid } = options.owner ?? {};
-  if ((uid !== undefined && st.uid !== uid) || (gid !== undefined && st.gid !== gid)) {
+  if ((uid !== undefined && Number(current.uid) !== uid) || (gid !== undefined && Number(current.gid) !== gid)) {
     await chown(path, uid ?? -1, gid ?? -1);
     repair.owner = true;
     // chown clears set-id bits on some systems: restore the mode.

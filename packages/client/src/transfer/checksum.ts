@@ -6,6 +6,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 import { InputError } from './errors.js';
@@ -26,11 +27,17 @@ export function checksumsEqual(a: string, b: string): boolean {
 /** Files up to this size are hashed from one read; larger ones are streamed. */
 const WHOLE_READ_LIMIT = 4 * 1024 * 1024;
 
+/** A file's SHA-256 and its attributes as they were when it was opened for hashing. */
+export interface FileDigest {
+  checksum: string;
+  stats: BigIntStats;
+}
+
 /**
- * SHA-256 of a file on disk (small files in one read, large ones streamed so they are not held in memory).
- * `undefined` when the file does not exist; an {@link InputError} when the path is a directory.
+ * SHA-256 of a file on disk and its attributes (small files in one read, large ones streamed so they are not
+ * held in memory). `undefined` when the file does not exist; an {@link InputError} when the path is a directory.
  */
-export async function sha256File(path: string): Promise<string | undefined> {
+export async function digestFile(path: string): Promise<FileDigest | undefined> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -39,16 +46,24 @@ export async function sha256File(path: string): Promise<string | undefined> {
     throw err;
   }
   try {
-    const st = await handle.stat();
-    if (st.isDirectory()) throw new InputError('not-a-file', `${path} is a directory, not a file`);
+    const stats = await handle.stat({ bigint: true });
+    if (stats.isDirectory()) throw new InputError('not-a-file', `${path} is a directory, not a file`);
     const hash = createHash('sha256');
-    if (st.size <= WHOLE_READ_LIMIT) {
+    if (stats.size <= WHOLE_READ_LIMIT) {
       hash.update(await handle.readFile());
     } else {
       for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
     }
-    return hash.digest('hex');
+    return { checksum: hash.digest('hex'), stats };
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * SHA-256 of a file on disk (small files in one read, large ones streamed so they are not held in memory).
+ * `undefined` when the file does not exist; an {@link InputError} when the path is a directory.
+ */
+export async function sha256File(path: string): Promise<string | undefined> {
+  return (await digestFile(path))?.checksum;
 }

@@ -2,19 +2,28 @@
  * Installing verified content as a local file — the part `deliver`, `raw` and `watchAndDeliver` share:
  *
  * - when the file already hashes to the content's checksum it is not rewritten and `exec` does not run, but
- *   a drifted mode or owner is repaired in place (kvexpress left both alone);
+ *   a drifted mode or owner is repaired in place (kvexpress left both alone); that decision always reads the
+ *   file;
  * - otherwise atomic-write.ts replaces it, with `validate` run on the staged temp file before the swap;
  * - then, after a random `splay` delay (so a fleet does not reload at once), `exec` runs with `KVX_KEY`,
  *   `KVX_FILE`, `KVX_CHECKSUM` and `KVX_PREVIOUS_CHECKSUM`.
  *
+ * The checksum of a file about to be replaced (`previousChecksum`, `KVX_PREVIOUS_CHECKSUM`) is remembered from
+ * the installer's last write or read rather than read again, as long as one `stat` shows the same device,
+ * inode, size and mtime: a long-running watcher replaces its file at every change, and reading back the file
+ * it wrote itself was most of a delivery's file work. An edit that keeps all four (same size, within the file
+ * system's timestamp granularity) can only leave `previousChecksum` stale; it never skips a write.
+ *
  * @module
  */
 
+import type { BigIntStats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { sleep } from '../transport/rate-limit.js';
-import { checkMode, DEFAULT_FILE_MODE, repairAttributes, writeFileAtomic, type AttributeRepair } from './atomic-write.js';
-import { sha256File } from './checksum.js';
+import { checkMode, DEFAULT_FILE_MODE, repairAttributesOf, replaceFile, type AttributeRepair } from './atomic-write.js';
+import { digestFile } from './checksum.js';
 import type { Command, CommandResult } from './exec.js';
 import { runExec, runValidate, type HookEnv, type HookSpec } from './hooks.js';
 import type { TransferLogger } from './logger.js';
@@ -79,6 +88,29 @@ export interface InstallContext {
   signal?: AbortSignal | undefined;
 }
 
+/** A version of the target this installer wrote or read: its checksum and what identifies it on disk. */
+interface KnownVersion {
+  checksum: string;
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+}
+
+function knownVersion(checksum: string, stats: BigIntStats): KnownVersion {
+  return { checksum, dev: stats.dev, ino: stats.ino, size: stats.size, mtimeNs: stats.mtimeNs };
+}
+
+function sameVersion(known: KnownVersion, stats: BigIntStats): boolean {
+  return (
+    stats.isFile() &&
+    stats.ino === known.ino &&
+    stats.dev === known.dev &&
+    stats.size === known.size &&
+    stats.mtimeNs === known.mtimeNs
+  );
+}
+
 /** One file's installation settings, checked once (owner names resolved). */
 export class FileInstaller {
   /** Absolute path of the target. */
@@ -88,6 +120,8 @@ export class FileInstaller {
   private readonly force: boolean;
   private readonly exec: HookSpec | undefined;
   private readonly validate: HookSpec | undefined;
+  /** The target as this installer last wrote or read it (`undefined`: unknown). */
+  private known: KnownVersion | undefined;
 
   private constructor(
     options: InstallOptions,
@@ -118,12 +152,37 @@ export class FileInstaller {
     return this.owner === undefined ? { mode: this.mode } : { mode: this.mode, owner: this.owner };
   }
 
+  /**
+   * The checksum of the target as it is now (`undefined`: there is no file), with its attributes when the file
+   * was read for it. The remembered checksum stands in for reading the file only when the content is going to
+   * be replaced anyway, so "already up to date" is always decided from the file itself.
+   */
+  private async current(incoming: string): Promise<{ checksum: string; stats?: BigIntStats } | undefined> {
+    const known = this.known;
+    if (known !== undefined && (known.checksum !== incoming || this.force)) {
+      const stats = await stat(this.file, { bigint: true }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        // Anything else is reported by reading the file, as it always was.
+        return undefined;
+      });
+      if (stats === null) {
+        this.known = undefined;
+        return undefined;
+      }
+      if (stats !== undefined && sameVersion(known, stats)) return { checksum: known.checksum };
+    }
+    const digest = await digestFile(this.file);
+    this.known = digest === undefined ? undefined : knownVersion(digest.checksum, digest.stats);
+    return digest;
+  }
+
   /** Installs `content` (whose SHA-256 is `checksum`) as described in the module documentation. */
   async install(content: Buffer, checksum: string, ctx: InstallContext): Promise<InstallResult> {
     const { key, direction, metrics, logger, signal } = ctx;
-    const previousChecksum = await sha256File(this.file);
-    if (previousChecksum === checksum && !this.force) {
-      const repaired = await repairAttributes(this.file, this.attributes);
+    const previous = await this.current(checksum);
+    const previousChecksum = previous?.checksum;
+    if (previous?.stats !== undefined && previous.checksum === checksum && !this.force) {
+      const repaired = await repairAttributesOf(this.file, previous.stats, this.attributes);
       if (repaired.mode || repaired.owner) {
         metrics.count('repaired', direction, key);
         logger('info', 'file unchanged; repaired its attributes', { key, file: this.file, ...repaired });
@@ -141,8 +200,10 @@ export class FileInstaller {
     };
     let validate: CommandResult | undefined;
     const validateSpec = this.validate;
+    this.known = undefined;
+    let written: BigIntStats;
     try {
-      await writeFileAtomic(this.file, content, {
+      written = await replaceFile(this.file, content, {
         ...this.attributes,
         ...(validateSpec === undefined
           ? {}
@@ -159,6 +220,8 @@ export class FileInstaller {
       metrics.event('failure', `Delivery failed: ${this.file}`, (err as Error).message, 'error', direction, key, location);
       throw err;
     }
+    // A validate command may have rewritten the staged file after its attributes were read.
+    if (validateSpec === undefined) this.known = knownVersion(checksum, written);
     metrics.count(ctx.writtenMetric, direction, key);
     logger('info', 'file written', { key, file: this.file, checksum, previousChecksum, size: content.length });
     let exec: CommandResult | undefined;

@@ -22,9 +22,18 @@ export function lineCount(content: Buffer): number {
   return count === 0 ? 1 : count;
 }
 
-/** kvexpress `LengthCheck`: passes when {@link lineCount} is at least `minLines`. */
+/**
+ * kvexpress `LengthCheck`: passes when {@link lineCount} is at least `minLines`. Counting stops at `minLines`, so
+ * checking a large file against the usual small minimum costs a few searches, not one per line.
+ */
 export function longEnough(content: Buffer, minLines: number): boolean {
-  return lineCount(content) >= minLines;
+  // Every content counts at least 1 line.
+  if (minLines <= 1) return true;
+  let count = 0;
+  for (let at = content.indexOf(NEWLINE); at !== -1; at = content.indexOf(NEWLINE, at + 1)) {
+    if (++count >= minLines) return true;
+  }
+  return false;
 }
 
 /**

@@ -6,7 +6,20 @@
  * @module
  */
 
-import { createTwoFilesPatch } from 'diff';
+import { createRequire } from 'node:module';
+
+import type * as Diff from 'diff';
+
+let diffPackage: typeof Diff | undefined;
+
+/**
+ * The `diff` package, loaded on first use: most processes never diff (a `kvx out`, a watcher, a publish
+ * without diff events), and loading it at start-up would be part of every command's cold start.
+ */
+function loadDiff(): typeof Diff {
+  diffPackage ??= createRequire(import.meta.url)('diff') as typeof Diff;
+  return diffPackage;
+}
 
 /** Options of {@link unifiedDiff}. */
 export interface UnifiedDiffOptions {
@@ -53,7 +66,7 @@ export function unifiedDiff(
   const maxInput = options.maxInput ?? 1_048_576;
   if (old.length > maxInput || newContent.length > maxInput) return { skipped: 'too-large' };
   if (isBinary(old) || isBinary(newContent)) return { skipped: 'binary' };
-  const patch = createTwoFilesPatch(oldName, newName, old.toString('utf8'), newContent.toString('utf8'), undefined, undefined, {
+  const patch = loadDiff().createTwoFilesPatch(oldName, newName, old.toString('utf8'), newContent.toString('utf8'), undefined, undefined, {
     context: options.context ?? 3,
     timeout: options.timeout ?? 250,
     maxEditLength: options.maxEditLength ?? 10_000,

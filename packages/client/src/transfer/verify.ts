@@ -9,7 +9,7 @@
 import { checksumsEqual, EMPTY_SHA256, sha256Hex } from './checksum.js';
 import type { ResolvedContent } from './content-reader.js';
 import { VerifyError } from './errors.js';
-import { lineCount } from './lines.js';
+import { lineCount, longEnough as hasLines } from './lines.js';
 import type { TransferLogger } from './logger.js';
 import { storedChecksum } from './snapshot.js';
 import type { Direction, TransferMetrics } from './transfer-metrics.js';
@@ -33,8 +33,7 @@ export function verifyContent(
   const { layout } = resolved.snapshot;
   const actual = sha256Hex(resolved.content);
   const expected = storedChecksum(resolved.snapshot);
-  const lines = lineCount(resolved.content);
-  const longEnough = lines >= rules.minLines;
+  const longEnough = hasLines(resolved.content, rules.minLines);
   const matches = expected !== undefined && checksumsEqual(actual, expected);
   if (actual === EMPTY_SHA256) {
     logger('warn', 'content is empty (sha256 of nothing): is this really kvexpress data?', { key: layout.key });
@@ -42,7 +41,7 @@ export function verifyContent(
   if (!longEnough) metrics.count('not_long_enough', direction, layout.key, 'not_long_enough');
   if (!matches) metrics.count('checksum_mismatch', direction, layout.key, 'checksum_mismatch');
   if (!longEnough) {
-    throw new VerifyError('too-short', `${layout.data} has ${lines} lines, fewer than the minimum ${rules.minLines}`);
+    throw new VerifyError('too-short', `${layout.data} has ${lineCount(resolved.content)} lines, fewer than the minimum ${rules.minLines}`);
   }
   if (resolved.content.length < rules.minBytes) {
     throw new VerifyError('too-short', `${layout.data} has ${resolved.content.length} bytes, fewer than the minimum ${rules.minBytes}`);

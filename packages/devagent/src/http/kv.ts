@@ -11,6 +11,7 @@ import { applyKvOp, KvTransaction, type KvOp } from '../state/kv-txn.js';
 import { readBody } from './body.js';
 import type { RequestContext } from './context.js';
 import { blockingQuery, checkScope, indexNumber, parseReadParams, parseUint64, type BlockingPolicy } from './query.js';
+import { emptyReply, encodedBody, jsonReply, type SharedReply } from './shared-replies.js';
 
 /** Path prefix of the KV endpoints. */
 export const KV_PREFIX = '/v1/kv/';
@@ -18,16 +19,23 @@ export const KV_PREFIX = '/v1/kv/';
 const KV_DOCS = 'https://www.consul.io/docs/agent/config/config-files#kv_max_value_size';
 
 // Entries are immutable, so the compact JSON of a single-key read can be shared by every reader of the same
-// version — a write that wakes many blocked readers of one key serialises it once.
-const singleJson = new WeakMap<KvEntry, string>();
+// version — a write that wakes many blocked readers of one key serialises and encodes it once.
+const singleJson = new WeakMap<KvEntry, string | Buffer>();
 
-function singleBody(entry: KvEntry): string {
+function singleBody(entry: KvEntry): string | Buffer {
   let body = singleJson.get(entry);
   if (body === undefined) {
-    body = toJson([kvEntryJson(entry)]);
+    body = encodedBody(toJson([kvEntryJson(entry)]));
     singleJson.set(entry, body);
   }
   return body;
+}
+
+/** Sends a reply shared with identical reads (shared-replies.ts), with this request's index headers. */
+function sendShared(ctx: RequestContext, index: bigint, reply: SharedReply): void {
+  ctx.setQueryMeta(index);
+  ctx.markFiltered(reply.filtered);
+  ctx.send(reply.status, reply.body, reply.contentType);
 }
 
 function policy(ctx: RequestContext): BlockingPolicy {
@@ -87,20 +95,29 @@ function readable(ctx: RequestContext, entries: KvEntry[]): { visible: KvEntry[]
 
 function kvList(ctx: RequestContext, prefix: string, params: ReturnType<typeof parseReadParams>): Promise<void> {
   const { store } = ctx.core;
+  const read = `list\0${prefix}\0${ctx.pretty ? 1 : 0}`;
   return blockingQuery(ctx, params, policy(ctx), () => {
     const entries = store.list(prefix);
     const index = BigInt(store.prefixIndex(prefix, entries));
+    const state = store.lastIndex;
     return {
       index,
       notFound: false,
       watch: (w) => store.waiters.watchPrefix(prefix, w),
-      respond: () => {
-        const { visible, filtered } = readable(ctx, entries);
-        ctx.setQueryMeta(index);
-        ctx.markFiltered(filtered);
-        if (visible.length === 0) return ctx.send(404, '');
-        ctx.json(200, visible.map((e) => kvEntryJson(e)));
-      },
+      respond: () =>
+        sendShared(
+          ctx,
+          index,
+          ctx.core.replies.reply(state, ctx.authz, read, () => {
+            const { visible, filtered } = readable(ctx, entries);
+            if (visible.length === 0) return emptyReply(404, filtered);
+            return jsonReply(
+              visible.map((e) => kvEntryJson(e)),
+              ctx.pretty,
+              filtered,
+            );
+          }),
+        ),
     };
   });
 }
@@ -122,25 +139,32 @@ export function foldKeys(keys: readonly string[], prefix: string, separator: str
 function kvKeys(ctx: RequestContext, prefix: string, params: ReturnType<typeof parseReadParams>): Promise<void> {
   const { store } = ctx.core;
   const separator = ctx.query.get('separator') ?? ctx.query.get('seperator') ?? '';
+  // The separator last: the prefix cannot contain NUL (unprintable paths are refused), the separator can.
+  const read = `keys\0${prefix}\0${ctx.pretty ? 1 : 0}\0${separator}`;
   return blockingQuery(ctx, params, policy(ctx), () => {
     const entries = store.list(prefix);
     const index = BigInt(store.prefixIndex(prefix, entries));
+    const state = store.lastIndex;
     return {
       index,
       notFound: false,
       watch: (w) => store.waiters.watchPrefix(prefix, w),
-      respond: () => {
-        const all = foldKeys(
-          entries.map((e) => e.key),
-          prefix,
-          separator,
-        );
-        const visible = ctx.authz.enabled ? all.filter((k) => ctx.authz.canRead('key', k)) : all;
-        ctx.setQueryMeta(index);
-        ctx.markFiltered(visible.length < all.length);
-        if (visible.length === 0 && prefix !== '') return ctx.send(404, '');
-        ctx.json(200, visible);
-      },
+      respond: () =>
+        sendShared(
+          ctx,
+          index,
+          ctx.core.replies.reply(state, ctx.authz, read, () => {
+            const all = foldKeys(
+              entries.map((e) => e.key),
+              prefix,
+              separator,
+            );
+            const visible = ctx.authz.enabled ? all.filter((k) => ctx.authz.canRead('key', k)) : all;
+            const filtered = visible.length < all.length;
+            if (visible.length === 0 && prefix !== '') return emptyReply(404, filtered);
+            return jsonReply(visible, ctx.pretty, filtered);
+          }),
+        ),
     };
   });
 }
