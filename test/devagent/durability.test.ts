@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import { DataDirError } from '@kvx/devagent';
 
+import { decodeCommit, encodeCommit, encodeImage } from '../../packages/devagent/src/persist/codec.js';
 import { spawnAgent, startTestAgent } from '../support/dev-agent.js';
 import { client, createSession, getEntry, rawRequest, sleep, type KvJson } from './raw-http.js';
 
@@ -212,6 +213,71 @@ describe('devagent durability (--data-dir)', function () {
     } finally {
       await agent.close();
     }
+  });
+
+  it('a LockDelay that fits no time.Duration is refused and the data directory still restarts', async () => {
+    let agent = await startTestAgent({ dataDir: dir });
+    let c = client(agent.url);
+    for (const raw of ['1e400', '-1e400']) {
+      expect((await c.put('/v1/session/create', `{"LockDelay":${raw}}`)).status, raw).to.equal(400);
+    }
+    const negative = await createSession(c, { LockDelay: -5 });
+    await agent.close();
+    agent = await startTestAgent({ dataDir: dir });
+    c = client(agent.url);
+    try {
+      expect((await c.get(`/v1/session/info/${negative}`)).json<{ LockDelay: number }[]>()[0]!.LockDelay).to.equal(0);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('LockDelays beyond 2^53 ns survive a restart from the log and from a snapshot', async () => {
+    const given: unknown[] = [1e16, '3000h', '2562047h47m16.854775807s'];
+    for (const snapshotThreshold of [1 << 20, 1]) {
+      let agent = await startTestAgent({ dataDir: dir, snapshotThreshold });
+      let c = client(agent.url);
+      const ids = [];
+      for (const lockDelay of given) ids.push(await createSession(c, { LockDelay: lockDelay }));
+      const before = await Promise.all(ids.map(async (id) => (await c.get(`/v1/session/info/${id}`)).text));
+      await agent.close();
+      agent = await startTestAgent({ dataDir: dir, snapshotThreshold });
+      c = client(agent.url);
+      try {
+        const after = await Promise.all(ids.map(async (id) => (await c.get(`/v1/session/info/${id}`)).text));
+        expect(after, `snapshotThreshold ${snapshotThreshold}`).to.deep.equal(before);
+      } finally {
+        await agent.close();
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the codec refuses to encode a session it could not read back', () => {
+    const session = {
+      id: '00000000-0000-0000-0000-000000000001',
+      name: '',
+      node: 'n',
+      lockDelayNs: 15e9,
+      behavior: 'release' as const,
+      ttl: '',
+      ttlMs: 0,
+      nodeChecks: [],
+      serviceChecks: null,
+      checks: undefined,
+      createIndex: 2,
+      modifyIndex: 2,
+    };
+    for (const lockDelayNs of [Infinity, -Infinity, NaN, 2 ** 63, -1, 1.5]) {
+      const bad = { ...session, lockDelayNs };
+      expect(() => encodeCommit(2, [{ type: 'session-set', session: bad }]), String(lockDelayNs)).to.throw(DataDirError);
+      const image = { lastIndex: 2, kvIndex: 0, sessionsIndex: 2, entries: [], tombstones: [], sessions: [bad] };
+      expect(() => encodeImage(image, 1), String(lockDelayNs)).to.throw(DataDirError);
+    }
+    const big = { ...session, lockDelayNs: 2 ** 63 - 1024 };
+    expect(decodeCommit(encodeCommit(2, [{ type: 'session-set', session: big }])).mutations).to.deep.equal([
+      { type: 'session-set', session: big },
+    ]);
   });
 
   it('refuses a data directory in use by another running agent', async () => {

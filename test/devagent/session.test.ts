@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 
+import { SessionManager, type SessionRequest } from '../../packages/devagent/src/state/sessions.js';
+import { Store } from '../../packages/devagent/src/state/store.js';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
 import { client, createSession, getEntry, sleep, type RawClient } from './raw-http.js';
 
@@ -245,6 +247,46 @@ describe('devagent conformance: sessions (§6 checklist 37–57)', () => {
     }
   });
 
+  it('LockDelay numbers outside time.Duration\'s int64 nanoseconds are 400 Request decode failed, nothing created', async () => {
+    for (const raw of ['1e400', '-1e400', '1e19', '9223372036854775808', '-1e10']) {
+      const res = await c.put('/v1/session/create', `{"LockDelay":${raw}}`);
+      expect(res.status, raw).to.equal(400);
+      expect(res.text, raw).to.match(/^Request decode failed: /);
+    }
+    expect((await c.get('/v1/session/list')).text).to.equal('[]');
+  });
+
+  it('LockDelay strings that overflow time.Duration are 400 Request decode failed', async () => {
+    for (const given of ['9999999999h', '2562048h', '1e400s']) {
+      const res = await c.put('/v1/session/create', JSON.stringify({ LockDelay: given }));
+      expect(res.status, given).to.equal(400);
+      expect(res.text, given).to.match(/^Request decode failed: time: /);
+    }
+    expect((await c.get('/v1/session/list')).text).to.equal('[]');
+  });
+
+  it('a negative LockDelay means no lock-delay and is emitted as 0', async () => {
+    const t = await createSession(c);
+    for (const [i, given] of [-5, '-5s', -0.5, -2_000_000].entries()) {
+      const id = await createSession(c, { LockDelay: given });
+      expect((await c.get(`/v1/session/info/${id}`)).text, JSON.stringify(given)).to.contain('"LockDelay":0,');
+      const key = `neg/${i}`;
+      await c.put(`/v1/kv/${key}?acquire=${id}`, 'v');
+      await c.put(`/v1/session/destroy/${id}`);
+      expect((await c.put(`/v1/kv/${key}?acquire=${t}`, 'w')).text, JSON.stringify(given)).to.equal('true');
+    }
+  });
+
+  it('the largest LockDelays are emitted as exact int64 integers', async () => {
+    for (const given of ['2562047h47m16.854775807s', '2562047h', 9.2e18, 1e16]) {
+      const id = await createSession(c, { LockDelay: given });
+      const text = (await c.get(`/v1/session/info/${id}`)).text;
+      const digits = /"LockDelay":(\d+),/.exec(text)?.[1];
+      expect(digits, `${JSON.stringify(given)} in ${text}`).to.be.a('string');
+      expect(BigInt(digits!) < 2n ** 63n, digits).to.equal(true);
+    }
+  });
+
   it('#56 LockDelay 0 disables the lock-delay', async () => {
     const s = await createSession(c, { LockDelay: 0 });
     const t = await createSession(c);
@@ -282,5 +324,64 @@ describe('devagent conformance: sessions (§6 checklist 37–57)', () => {
     const after = (await c.get('/v1/session/list')).index!;
     expect(mid > before).to.equal(true);
     expect(after > mid).to.equal(true);
+  });
+});
+
+describe('devagent session lock-delay bookkeeping', () => {
+  const request: SessionRequest = {
+    name: '',
+    node: 'n',
+    lockDelayNs: 1e6,
+    behavior: 'release',
+    ttl: '',
+    nodeChecks: [],
+    serviceChecks: null,
+    checks: undefined,
+  };
+  let store: Store;
+  let sessions: SessionManager;
+
+  beforeEach(() => {
+    store = new Store();
+    sessions = new SessionManager(store, { nodeName: 'n', sessionTtlMin: 100 });
+  });
+  afterEach(() => {
+    sessions.close();
+  });
+
+  /** Creates a session (1 ms lock-delay unless told) holding `keys`, then destroys it. */
+  function holdAndInvalidate(keys: readonly string[], lockDelayNs = request.lockDelayNs): void {
+    const { session } = sessions.create({ ...request, lockDelayNs });
+    store.commit(
+      keys.map((key) => ({
+        type: 'kv-set' as const,
+        entry: { key, flags: 0n, value: Buffer.alloc(0), session: session.id, lockIndex: 1, createIndex: 2, modifyIndex: 2 },
+      })),
+    );
+    sessions.invalidate(session.id);
+  }
+
+  it('forgets an expired lock-delay when the key is looked up', async () => {
+    holdAndInvalidate(['a']);
+    expect(sessions.lockDelayed('a')).to.equal(true);
+    await sleep(5);
+    expect(sessions.lockDelayed('a')).to.equal(false);
+    expect(sessions.lockDelayCount).to.equal(0);
+  });
+
+  it('sweeps expired lock-delays of keys never acquired again, keeping the live ones', async () => {
+    for (let round = 0; round < 20; round++) {
+      holdAndInvalidate(Array.from({ length: 500 }, (_, i) => `r${round}/${i}`), round < 19 ? 1e6 : 60e9);
+      await sleep(3);
+    }
+    expect(sessions.lockDelayCount).to.be.below(2000);
+    expect(sessions.lockDelayed('r19/0'), 'the latest delays are kept').to.equal(true);
+  });
+
+  it('refuses a lock-delay the data directory could not store', () => {
+    for (const lockDelayNs of [Infinity, -1, 0.5, 2 ** 63]) {
+      expect(() => sessions.create({ ...request, lockDelayNs }), String(lockDelayNs)).to.throw(/Invalid LockDelay/);
+    }
+    expect(store.sessions()).to.deep.equal([]);
   });
 });

@@ -20,7 +20,14 @@ const UNIT_NS: ReadonlyMap<string, number> = new Map([
 /** Nanoseconds per millisecond. */
 export const NS_PER_MS = 1e6;
 
-const MAX_DURATION_NS = 2 ** 63;
+/** Go's overflow bound: a magnitude above 2^63 ns does not fit a `time.Duration` (int64). */
+const DURATION_OVERFLOW_NS = 2 ** 63;
+
+/**
+ * The largest double that fits an int64 (2^63 − 1024). Go's longest duration, 2^63 − 1 ns, rounds up to 2^63 as
+ * a double, which would be emitted as an integer no Go client can decode; it is returned as this instead.
+ */
+export const MAX_DURATION_NS = 2 ** 63 - 1024;
 
 /** A duration string Go's `time.ParseDuration` would reject; `message` is Go's wording. */
 export class DurationSyntaxError extends Error {
@@ -78,11 +85,11 @@ export function parseGoDuration(text: string): number {
     }
     const value = Number(`${whole || '0'}.${fraction || '0'}`);
     total += value * scale;
-    if (total > MAX_DURATION_NS) throw new DurationSyntaxError(`time: invalid duration ${quote(text)}`);
+    if (total > DURATION_OVERFLOW_NS) throw new DurationSyntaxError(`time: invalid duration ${quote(text)}`);
     rest = rest.slice(i);
   }
   const rounded = Math.floor(total);
-  return negative ? -rounded : rounded;
+  return negative ? -rounded : Math.min(rounded, MAX_DURATION_NS);
 }
 
 function trimFraction(whole: number, fraction: number, digits: number): string {

@@ -22,21 +22,48 @@ function decodeFailed(message: string): BadRequestError {
   return new BadRequestError(`Request decode failed: ${message}`);
 }
 
+/**
+ * Go's `time.Duration(float64)` is only defined below 2^63 ns in magnitude; every double below it fits an
+ * int64, so the emitted `LockDelay` always decodes in Go clients.
+ */
+const DURATION_LIMIT_NS = 2 ** 63;
+
+/**
+ * Consul decodes a numeric `LockDelay` as a float64, so a JSON number beyond float64 (`1e400`) fails to decode,
+ * and one whose nanoseconds do not fit a `time.Duration` has no meaning: both are 400 `Request decode failed`.
+ */
+function numericLockDelayNs(value: number | bigint): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) {
+    throw decodeFailed('json: cannot unmarshal number into Go struct field Session.LockDelay of type float64');
+  }
+  const ns = Math.round(n < LOCK_DELAY_SECONDS_THRESHOLD ? n * 1e9 : n);
+  if (!(Math.abs(ns) < DURATION_LIMIT_NS)) {
+    throw decodeFailed(`json: LockDelay ${String(value)} overflows time.Duration (int64 nanoseconds)`);
+  }
+  return ns;
+}
+
+/**
+ * The lock-delay in nanoseconds, never negative: Consul keeps a negative value but applies a lock-delay only when
+ * it is positive, so a negative one is stored (and emitted) as 0 — the same behaviour with one representation.
+ */
 function lockDelayNs(value: ParsedJson | undefined): number {
   if (value === undefined || value === null) return DEFAULT_LOCK_DELAY_NS;
+  let ns: number;
   if (typeof value === 'number' || typeof value === 'bigint') {
-    const n = Number(value);
-    return n < LOCK_DELAY_SECONDS_THRESHOLD ? Math.round(n * 1e9) : Math.round(n);
-  }
-  if (typeof value === 'string') {
+    ns = numericLockDelayNs(value);
+  } else if (typeof value === 'string') {
     try {
-      return parseGoDuration(value);
+      ns = parseGoDuration(value);
     } catch (err) {
       if (err instanceof DurationSyntaxError) throw decodeFailed(err.message);
       throw err;
     }
+  } else {
+    throw decodeFailed('json: cannot unmarshal LockDelay: expected a number or a duration string');
   }
-  throw decodeFailed('json: cannot unmarshal LockDelay: expected a number or a duration string');
+  return Math.max(0, ns);
 }
 
 /** Decodes a create body into a request, applying Consul's defaults and check fix-up rules. */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { MAX_DURATION_NS } from '../duration.js';
 import { DataDirError } from '../errors.js';
 import { isJsonObject, parseJson, toJson, type JsonObject, type JsonValue, type ParsedJson } from '../json.js';
 import type { KvEntry, SessionEntry } from '../state/entries.js';
@@ -14,15 +15,32 @@ export interface CommitRecord {
   readonly mutations: readonly Mutation[];
 }
 
+/**
+ * A record the reader would reject must never reach the disk: recovery refuses a damaged log, so one such record
+ * would make the data directory impossible to open. JSON has no Infinity or NaN (they would be written as `null`).
+ */
+function unwritable(what: string, field: string, value: number): never {
+  throw new DataDirError(`refusing to write ${what} with ${field} = ${value}: it could not be read back`);
+}
+
+function finite(value: number, what: string, field: string): number {
+  return Number.isFinite(value) ? value : unwritable(what, field, value);
+}
+
+/** Lock-delays are Go `time.Duration`s: integer nanoseconds that fit an int64, never negative here. */
+function lockDelay(value: number): number {
+  return Number.isInteger(value) && value >= 0 && value <= MAX_DURATION_NS ? value : unwritable('a session', 'lockDelayNs', value);
+}
+
 function entryToJson(e: KvEntry): JsonValue {
   return {
     k: e.key,
     f: e.flags,
     v: e.value.toString('base64'),
     s: e.session,
-    l: e.lockIndex,
-    c: e.createIndex,
-    m: e.modifyIndex,
+    l: finite(e.lockIndex, 'a KV entry', 'lockIndex'),
+    c: finite(e.createIndex, 'a KV entry', 'createIndex'),
+    m: finite(e.modifyIndex, 'a KV entry', 'modifyIndex'),
   };
 }
 
@@ -31,15 +49,15 @@ function sessionToJson(s: SessionEntry): JsonValue {
     id: s.id,
     name: s.name,
     node: s.node,
-    lockDelayNs: s.lockDelayNs,
+    lockDelayNs: lockDelay(s.lockDelayNs),
     behavior: s.behavior,
     ttl: s.ttl,
-    ttlMs: s.ttlMs,
+    ttlMs: finite(s.ttlMs, 'a session', 'ttlMs'),
     nodeChecks: s.nodeChecks,
     serviceChecks: s.serviceChecks ? s.serviceChecks.map((c) => ({ id: c.id, namespace: c.namespace })) : null,
     checks: s.checks,
-    c: s.createIndex,
-    m: s.modifyIndex,
+    c: finite(s.createIndex, 'a session', 'createIndex'),
+    m: finite(s.modifyIndex, 'a session', 'modifyIndex'),
   };
 }
 
@@ -58,22 +76,30 @@ function mutationToJson(m: Mutation): JsonValue {
   }
 }
 
-/** Serialises a commit. */
+/**
+ * Serialises a commit.
+ *
+ * @throws DataDirError when a field holds a value {@link decodeCommit} could not read back.
+ */
 export function encodeCommit(index: number, mutations: readonly Mutation[]): Buffer {
-  return Buffer.from(toJson({ i: index, m: mutations.map(mutationToJson) }), 'utf8');
+  return Buffer.from(toJson({ i: finite(index, 'a commit', 'index'), m: mutations.map(mutationToJson) }), 'utf8');
 }
 
-/** Serialises a store image with the log generation that follows it. */
+/**
+ * Serialises a store image with the log generation that follows it.
+ *
+ * @throws DataDirError when a field holds a value {@link decodeImage} could not read back.
+ */
 export function encodeImage(image: StoreImage, nextGeneration: number): Buffer {
   return Buffer.from(
     toJson({
       version: 1,
-      nextGeneration,
-      lastIndex: image.lastIndex,
-      kvIndex: image.kvIndex,
-      sessionsIndex: image.sessionsIndex,
+      nextGeneration: finite(nextGeneration, 'a snapshot', 'nextGeneration'),
+      lastIndex: finite(image.lastIndex, 'a snapshot', 'lastIndex'),
+      kvIndex: finite(image.kvIndex, 'a snapshot', 'kvIndex'),
+      sessionsIndex: finite(image.sessionsIndex, 'a snapshot', 'sessionsIndex'),
       entries: image.entries.map(entryToJson),
-      tombstones: image.tombstones.map(([k, i]) => [k, i]),
+      tombstones: image.tombstones.map(([k, i]) => [k, finite(i, 'a tombstone', 'index')]),
       sessions: image.sessions.map(sessionToJson),
     }),
     'utf8',
@@ -101,9 +127,10 @@ class Reader {
     return typeof v === 'string' ? v : this.bad(field);
   }
 
+  /** Integers beyond 2^53 parse as bigints; they were written from doubles, so converting back is exact. */
   num(field: string): number {
     const v = this.obj[field];
-    return typeof v === 'number' ? v : this.bad(field);
+    return typeof v === 'number' || typeof v === 'bigint' ? Number(v) : this.bad(field);
   }
 
   big(field: string): bigint {
@@ -154,7 +181,8 @@ function sessionFromJson(value: ParsedJson | undefined): SessionEntry {
     id: r.str('id'),
     name: r.str('name'),
     node: r.str('node'),
-    lockDelayNs: r.num('lockDelayNs'),
+    // Older agents stored negative lock-delays, which mean none.
+    lockDelayNs: Math.max(0, r.num('lockDelayNs')),
     behavior: behavior === 'delete' ? 'delete' : 'release',
     ttl: r.str('ttl'),
     ttlMs: r.num('ttlMs'),
@@ -216,10 +244,10 @@ export function decodeImage(bytes: Buffer): { image: StoreImage; nextGeneration:
       sessionsIndex: r.num('sessionsIndex'),
       entries: r.list('entries').map(entryFromJson),
       tombstones: r.list('tombstones').map((t) => {
-        if (!Array.isArray(t) || typeof t[0] !== 'string' || typeof t[1] !== 'number') {
+        if (!Array.isArray(t) || typeof t[0] !== 'string' || (typeof t[1] !== 'number' && typeof t[1] !== 'bigint')) {
           throw new DataDirError('corrupt snapshot: bad tombstone');
         }
-        return [t[0], t[1]] as const;
+        return [t[0], Number(t[1])] as const;
       }),
       sessions: r.list('sessions').map(sessionFromJson),
     },

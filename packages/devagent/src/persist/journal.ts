@@ -80,7 +80,13 @@ export class DurableJournal implements Journal {
   append(index: number, mutations: readonly Mutation[]): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new DataDirError('the agent is shutting down'));
-    const record = frame(encodeCommit(index, mutations));
+    let record: Buffer;
+    try {
+      record = frame(encodeCommit(index, mutations));
+    } catch (err) {
+      // Refused before anything reached the log: the directory stays readable.
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     this.batch.push(record);
     this.seq++;
     const done = this.waitFor(this.seq);

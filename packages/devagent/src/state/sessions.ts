@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { formatGoDuration, NS_PER_MS, parseGoDuration, DurationSyntaxError } from '../duration.js';
+import { formatGoDuration, MAX_DURATION_NS, NS_PER_MS, parseGoDuration, DurationSyntaxError } from '../duration.js';
 import { InternalError } from '../errors.js';
 import type { SessionBehavior, SessionEntry, ServiceCheckRef } from './entries.js';
 import type { CommitResult, Mutation, Store } from './store.js';
@@ -18,6 +18,8 @@ const SESSION_TTL_MAX_NS = 24 * 3600e9;
 const MAX_LOCK_DELAY_MS = 60_000;
 /** Consul invalidates a session only after TTL × this without renewal. */
 const SESSION_TTL_MULTIPLIER = 2;
+/** Lock-delay entries below this count are never swept; only lazy expiry on lookup trims them. */
+const LOCK_DELAY_SWEEP_MIN = 1024;
 /** Check every node is registered with. */
 export const SERF_HEALTH = 'serfHealth';
 
@@ -25,6 +27,7 @@ export const SERF_HEALTH = 'serfHealth';
 export interface SessionRequest {
   readonly name: string;
   readonly node: string;
+  /** Nanoseconds, an integer in [0, 2^63): the HTTP decoder rejects or normalises anything else. */
   readonly lockDelayNs: number;
   readonly behavior: string;
   readonly ttl: string;
@@ -53,7 +56,10 @@ function newSessionId(): string {
 export class SessionManager {
   private readonly nodes = new Map<string, Map<string, CheckStatus>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Key → `performance.now()` at which its lock-delay ends. */
   private readonly lockDelays = new Map<string, number>();
+  /** Size of {@link lockDelays} that triggers the next sweep of expired entries. */
+  private lockDelaySweepAt = LOCK_DELAY_SWEEP_MIN;
   private closed = false;
 
   constructor(
@@ -65,6 +71,11 @@ export class SessionManager {
 
   /** Validates and stores a new session (Consul's `Session.Apply` create). */
   create(request: SessionRequest): { session: SessionEntry; commit: CommitResult } {
+    // A value the journal could not read back would make the data directory impossible to restart.
+    const { lockDelayNs } = request;
+    if (!Number.isInteger(lockDelayNs) || lockDelayNs < 0 || lockDelayNs > MAX_DURATION_NS) {
+      throw new InternalError(`Invalid LockDelay '${lockDelayNs}', must be between [0s=${formatGoDuration(MAX_DURATION_NS)}]`);
+    }
     const behavior = this.behavior(request.behavior);
     const ttlMs = this.ttl(request.ttl);
     const checks = this.nodes.get(request.node);
@@ -81,7 +92,7 @@ export class SessionManager {
       id,
       name: request.name,
       node: request.node,
-      lockDelayNs: request.lockDelayNs,
+      lockDelayNs,
       behavior,
       ttl: request.ttl,
       ttlMs,
@@ -148,10 +159,28 @@ export class SessionManager {
     const commit = this.store.commit(mutations);
     const delayMs = Math.min(session.lockDelayNs / NS_PER_MS, MAX_LOCK_DELAY_MS);
     if (delayMs > 0) {
-      const until = performance.now() + delayMs;
+      const now = performance.now();
+      const until = now + delayMs;
       for (const key of keys) this.lockDelays.set(key, until);
+      if (this.lockDelays.size >= this.lockDelaySweepAt) this.sweepLockDelays(now);
     }
     return commit;
+  }
+
+  /**
+   * Drops expired lock-delays of keys nobody asked about again. Sweeping only once the map has doubled since the
+   * last sweep keeps the cost O(1) amortised per entry, with no timer per key.
+   */
+  private sweepLockDelays(now: number): void {
+    for (const [key, until] of this.lockDelays) {
+      if (until <= now) this.lockDelays.delete(key);
+    }
+    this.lockDelaySweepAt = Math.max(LOCK_DELAY_SWEEP_MIN, 2 * this.lockDelays.size);
+  }
+
+  /** Number of lock-delay entries held in memory (expired ones linger until looked up or swept). */
+  get lockDelayCount(): number {
+    return this.lockDelays.size;
   }
 
   /** True while a lock-delay set by an invalidation keeps `key` from being acquired. */
