@@ -68,6 +68,9 @@ describe('client: configuration', () => {
       ['a zero maxResponseSize', { maxResponseSize: 0 }],
       ['a fractional maxResponseSize', { maxResponseSize: 1.5 }],
       ['a NaN maxResponseSize', { maxResponseSize: NaN }],
+      ['a negative maxFreeSockets', { maxFreeSockets: -1 }],
+      ['a fractional maxFreeSockets', { maxFreeSockets: 2.5 }],
+      ['a NaN maxFreeSockets', { maxFreeSockets: NaN }],
       ['a negative retry count', { retry: { retries: -1 } }],
       ['maxDelay below minDelay', { retry: { minDelay: 100, maxDelay: 10 } }],
       ['a breaker threshold above 100 %', { breaker: { errorThresholdPercentage: 150 } }],
@@ -79,6 +82,10 @@ describe('client: configuration', () => {
         expect(() => new Consul({ ...(options as object), env: {} })).to.throw(InvalidArgumentError);
       });
     }
+
+    it('accepts an unlimited idle connection pool', async () => {
+      await new Consul({ maxFreeSockets: Infinity, env: {} }).close();
+    });
   });
 
   describe('token', () => {

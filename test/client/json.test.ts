@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { parseJson, ProtocolError } from '@kvx/client';
+import { holdsUnsafeNumber } from '../../packages/client/src/transport/json.js';
 
 describe('client: lossless JSON', () => {
   it('returns integers above 2^53 as exact bigints', () => {
@@ -33,6 +34,41 @@ describe('client: lossless JSON', () => {
     const v = parseJson('{"__proto__":{"x":1},"n":18446744073709551615}') as Record<string, unknown>;
     expect(Object.getPrototypeOf(v)).to.equal(Object.prototype);
     expect(Object.keys(v)).to.deep.equal(['__proto__', 'n']);
+  });
+
+  it('takes the native parser for long digit runs inside strings, and keeps them unchanged', () => {
+    const text = '[{"Key":"ts/12345678901234567890","Flags":0,"Value":"MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkw0123456789012345678901234","ModifyIndex":7}]';
+    expect(holdsUnsafeNumber(JSON.parse(text))).to.equal(false);
+    expect(parseJson(text)).to.deep.equal([
+      { Key: 'ts/12345678901234567890', Flags: 0, Value: 'MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkw0123456789012345678901234', ModifyIndex: 7 },
+    ]);
+  });
+
+  it('returns the semaphore flag value after ":" exactly', () => {
+    expect(parseJson('{"Key":"s/.lock","Flags": 16210313421097356768,"Value":null}')).to.deep.equal({
+      Key: 's/.lock',
+      Flags: 16210313421097356768n,
+      Value: null,
+    });
+  });
+
+  it('returns big integers in arrays, nested structures and at the top level exactly', () => {
+    expect(parseJson('[18446744073709551615, -9223372036854775808,[ 9007199254740993],{"a":{"b":[1,9007199254740992]}}]')).to.deep.equal([
+      18446744073709551615n,
+      -9223372036854775808n,
+      [9007199254740993n],
+      { a: { b: [1, 9007199254740992n] } },
+    ]);
+    expect(parseJson(' 12345678901234567890 ')).to.equal(12345678901234567890n);
+  });
+
+  it('finds a big integer inside a "__proto__" member', () => {
+    const v = parseJson('{"__proto__":{"n":18446744073709551615}}') as Record<string, unknown>;
+    expect(Object.getOwnPropertyDescriptor(v, '__proto__')?.value).to.deep.equal({ n: 18446744073709551615n });
+  });
+
+  it('keeps 2^53 - 1 a number and makes 2^53 a bigint', () => {
+    expect(parseJson('[9007199254740991,-9007199254740991,9007199254740992]')).to.deep.equal([9007199254740991, -9007199254740991, 9007199254740992n]);
   });
 
   for (const bad of ['[1,', '{"a":1}x', '{"a" 1, "b": 18446744073709551615}', '[01234567890123456789]', '"\u0001 12345678901234567"']) {

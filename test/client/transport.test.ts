@@ -109,6 +109,43 @@ describe('client: transports', () => {
     });
   });
 
+  describe('keep-alive pool', () => {
+    it('keeps every watch on its own connection across changes: N watches open at most N connections', async function () {
+      this.timeout(20_000);
+      const watches = 300;
+      const changes = 3;
+      let connections = 0;
+      server = net.createServer();
+      server.on('connection', () => connections++);
+      forwardTo(server, agent);
+      await listen(server, 0);
+      const client = new Consul({ address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, env: {} });
+      consul = client;
+      const writer = new Consul({ address: agent.url, env: {} });
+      try {
+        const keys = Array.from({ length: watches }, (_, i) => `pool/${i}`);
+        await Promise.all(keys.map((key) => writer.kv.put(key, 'v0')));
+        const pulls = keys.map((key) => {
+          const it = client.watch((o) => client.kv.get(key, o))[Symbol.asyncIterator]();
+          return async (): Promise<string | undefined> => {
+            const r = await it.next();
+            if (r.done) throw new Error(`the watch of ${key} ended`);
+            return r.value.value?.value.toString();
+          };
+        });
+        expect(new Set(await Promise.all(pulls.map((pull) => pull())))).to.deep.equal(new Set(['v0']));
+        for (let c = 1; c <= changes; c++) {
+          const next = Promise.all(pulls.map((pull) => pull()));
+          await Promise.all(keys.map((key) => writer.kv.put(key, `v${c}`)));
+          expect(new Set(await next)).to.deep.equal(new Set([`v${c}`]));
+        }
+        expect(connections).to.be.within(1, watches);
+      } finally {
+        await writer.close();
+      }
+    });
+  });
+
   describe('TLS', function () {
     let server1: { certFile: string; keyFile: string; cert: Buffer; key: Buffer };
     let client1: { certFile: string; keyFile: string; cert: Buffer; key: Buffer };

@@ -77,7 +77,16 @@ export interface ConsulOptions {
   metrics?: StatsD | StatsDOptions;
   /** Route requests through the `http_proxy`/`https_proxy` environment. Default: `false` (direct to the agent). */
   proxy?: boolean;
-  /** Maximum idle keep-alive sockets kept per agent. Default: `16`. */
+  /**
+   * Most idle keep-alive connections kept open to the agent, a non-negative integer or `Infinity`. A
+   * connection that finishes a request while this many are idle is closed, and the next request needs a new
+   * one. Each watch holds a connection for its long poll and releases it at every change, so a client with
+   * more watches than this reconnects (TCP, and TLS for `https`) for most of them at every change. The idle
+   * pool never grows beyond the number of requests that were in flight at once: the cost of a high limit is
+   * that the connections of a burst of parallel requests stay open until the agent closes them for being
+   * idle. Consul counts idle connections too against `limits.http_max_conns_per_client` (200 per client IP
+   * by default), which caps a client's connections whatever this limit is. Default: `1024`.
+   */
   maxFreeSockets?: number;
   /** Environment to read `CONSUL_*` variables from. Default: `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -105,7 +114,7 @@ export interface ResolvedConfig {
   consistency: Consistency;
   /** Whether environment proxies are used. */
   proxy: boolean;
-  /** Idle keep-alive sockets kept per agent. */
+  /** Most idle keep-alive connections kept to the agent (`Infinity` for no limit). */
   maxFreeSockets: number;
   /** TLS material read from files or given inline, for `https` agents. */
   tls: {
@@ -128,6 +137,8 @@ export const DEFAULT_ADDRESS = '127.0.0.1:8500';
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Default largest reply body accepted (bytes): 128 MiB. */
 export const DEFAULT_MAX_RESPONSE_SIZE = 128 * 1024 * 1024;
+/** Default most idle keep-alive connections kept to the agent. */
+export const DEFAULT_MAX_FREE_SOCKETS = 1024;
 /** Longest timeout (ms): Node's timers hold no more, and fire at once for a longer delay. */
 export const MAX_TIMEOUT_MS = 2_147_483_647;
 
@@ -244,8 +255,9 @@ export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
   if (options.scheme !== undefined && options.scheme !== 'http' && options.scheme !== 'https') {
     throw new InvalidArgumentError(`scheme must be http or https, got "${String(options.scheme)}"`);
   }
-  if (options.maxFreeSockets !== undefined && !(Number.isInteger(options.maxFreeSockets) && options.maxFreeSockets >= 0)) {
-    throw new InvalidArgumentError('maxFreeSockets must be a non-negative integer');
+  const maxFreeSockets = options.maxFreeSockets ?? DEFAULT_MAX_FREE_SOCKETS;
+  if (!(maxFreeSockets === Infinity || (Number.isSafeInteger(maxFreeSockets) && maxFreeSockets >= 0))) {
+    throw new InvalidArgumentError(`maxFreeSockets must be a non-negative integer or Infinity, got ${String(maxFreeSockets)}`);
   }
 
   const parsed = parseAddress(options.address ?? nonEmpty(env['CONSUL_HTTP_ADDR']) ?? DEFAULT_ADDRESS);
@@ -303,7 +315,7 @@ export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
     maxResponseSize,
     consistency: options.consistency ?? 'default',
     proxy: options.proxy ?? false,
-    maxFreeSockets: options.maxFreeSockets ?? 16,
+    maxFreeSockets,
     tls: { ca, cert, key, serverName, verify },
   };
 }

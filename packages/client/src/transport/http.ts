@@ -165,6 +165,9 @@ export class HttpTransport {
       // TCP keep-alive probes on idle and long-polling connections once a minute, not Node's once a second.
       keepAliveMsecs: 60_000,
       maxFreeSockets: config.maxFreeSockets,
+      // No cap on open connections: a long poll holds its connection for up to its wait, so a cap would queue
+      // ordinary requests (and further watches) behind blocking queries for minutes.
+      maxSockets: Infinity,
       scheduling: 'lifo' as const,
     };
     this.httpAgent = new http.Agent(agentOptions);

@@ -12,11 +12,6 @@ import { ProtocolError } from '../errors.js';
 /** A parsed JSON value where unsafe integers are `bigint`. */
 export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
 
-/**
- * Sixteen or more consecutive digits are the only way an unsafe integer can appear; without them the
- * native parser is exact and much faster, so it handles the common case.
- */
-const LONG_DIGIT_RUN = /\d{16}/;
 /** A string without escapes or control characters: its content is its source text. */
 // eslint-disable-next-line no-control-regex -- JSON strings must not hold raw control characters
 const SIMPLE_STRING = /"[^"\\\u0000-\u001f]*"/y;
@@ -32,14 +27,34 @@ const INTEGER = /^-?\d+$/;
  */
 export function parseJson(text: string): JsonValue {
   try {
-    if (!LONG_DIGIT_RUN.test(text)) return JSON.parse(text) as JsonValue;
-    return new LosslessParser(text).parseDocument();
+    // The native parser is exact unless a number literal lies beyond the safe range, and then the number it
+    // returns does too (rounding keeps the magnitude at or beyond 2^53). So the check looks at the parsed
+    // numbers only — a few per entry — rather than at every character of the text, most of which is
+    // base64 values: a scan for digit runs cost more than the parse itself.
+    const value = JSON.parse(text) as JsonValue;
+    return holdsUnsafeNumber(value) ? new LosslessParser(text).parseDocument() : value;
   } catch (err) {
     // V8's messages quote the text around the error, which may be anything the server sent (an echoed
     // token, say): only the position goes into the error, and the original is not kept as its cause.
     const position = /position (\d+)/.exec((err as Error).message)?.[1];
     throw new ProtocolError(`Consul sent invalid JSON${position === undefined ? '' : ` (at position ${position})`}`);
   }
+}
+
+/**
+ * Whether a `JSON.parse` result holds a number beyond `Number.MAX_SAFE_INTEGER` in magnitude, which the
+ * source text may have written more precisely than the number keeps.
+ */
+export function holdsUnsafeNumber(value: unknown): boolean {
+  if (typeof value === 'number') return value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER;
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) if (holdsUnsafeNumber(item)) return true;
+    return false;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (holdsUnsafeNumber(record[key])) return true;
+  return false;
 }
 
 const UINT64_END = 1n << 64n;
