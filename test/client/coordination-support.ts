@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Consul, type ConsulOptions } from '@kvx/client';
 import { startTestAgent } from '../support/dev-agent.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 
 /** A KV entry as Consul sent it; `flags` and the indexes are the exact decimal text of the JSON. */
 export interface RawEntry {
@@ -184,3 +185,90 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
 /** Consul's Go lock flag and semaphore flag as the decimal text on the wire. */
 export const LOCK_FLAGS_TEXT = '3304740253564472344';
 export const SEMAPHORE_FLAGS_TEXT = '16210313421097356768';
+
+/** Anything a test may leave held: a lock, a semaphore. */
+export interface Releasable {
+  readonly isHeld: boolean;
+  release(): Promise<void>;
+}
+
+function started<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} is only available inside tests`);
+  return value;
+}
+
+/** The hooks and parts of a coordination `describe`; the parts exist once its hooks ran. */
+export class CoordinationFixture {
+  #agent: CoordinationAgent | undefined;
+  #consul: Consul | undefined;
+  #proxy: FaultProxy | undefined;
+  #proxied: Consul | undefined;
+  readonly #cleanups: (() => Promise<unknown>)[] = [];
+
+  /**
+   * Registers the hooks of a coordination `describe`: one dev agent for all its tests and, with
+   * `faultProxy`, a fault proxy per test. Each test's cleanups run right after it, before the proxy closes.
+   */
+  constructor(options: { faultProxy?: boolean } = {}) {
+    before(async () => {
+      this.#agent = await CoordinationAgent.start();
+      this.#consul = this.#agent.client();
+    });
+    after(async () => {
+      await this.#agent?.close();
+    });
+    if (options.faultProxy === true) {
+      beforeEach(async () => {
+        this.#proxy = await startFaultProxy(this.agent.url);
+        this.#proxied = this.agent.client({ address: this.#proxy.address, retry: false, breaker: false });
+      });
+    }
+    afterEach(async () => {
+      await Promise.all(this.#cleanups.splice(0).map((cleanup) => cleanup().catch(() => undefined)));
+      await this.#proxy?.close();
+    });
+  }
+
+  /** The dev agent of the `describe`. */
+  get agent(): CoordinationAgent {
+    return started(this.#agent, 'the agent');
+  }
+
+  /** A client talking straight to the agent. */
+  get consul(): Consul {
+    return started(this.#consul, 'the client');
+  }
+
+  /** This test's fault proxy in front of the agent (with `faultProxy`). */
+  get proxy(): FaultProxy {
+    return started(this.#proxy, 'the fault proxy');
+  }
+
+  /**
+   * This test's client through {@link proxy}, without client-level retries or breaker, so that the retry
+   * behaviour of the code under test is what meets the injected faults.
+   */
+  get proxied(): Consul {
+    return started(this.#proxied, 'the proxied client');
+  }
+
+  /** Runs `cleanup` after the current test, errors ignored (a failed test must not fail the next one). */
+  afterTest(cleanup: () => Promise<unknown>): void {
+    this.#cleanups.push(cleanup);
+  }
+
+  /** Releases `holder` after the current test if it still holds then; returns it. */
+  releaseAfterTest<T extends Releasable>(holder: T): T {
+    this.afterTest(async () => {
+      if (holder.isHeld) await holder.release();
+    });
+    return holder;
+  }
+}
+
+/** Acquires with `primitive`, failing the test when it resolves `undefined` instead. */
+export async function mustAcquire<Handle>(primitive: { acquire(): Promise<Handle | undefined> }): Promise<Handle> {
+  const handle = await primitive.acquire();
+  if (handle === undefined) throw new Error('not acquired');
+  return handle;
+}

@@ -14,7 +14,8 @@ import {
 import {
   abortedWithin,
   caught,
-  CoordinationAgent,
+  CoordinationFixture,
+  mustAcquire,
   eventually,
   LOCK_FLAGS_TEXT,
   SEMAPHORE_FLAGS_TEXT,
@@ -25,33 +26,12 @@ import {
 import { startFaultProxy } from '../support/fault-proxy.js';
 
 describe('coordination: Lock', () => {
-  let agent: CoordinationAgent;
-  let consul: Consul;
-  const created: Lock[] = [];
+  const fixture = new CoordinationFixture();
 
   /** A lock whose holding is released after the test if it is still held. */
-  function lock(options: ConstructorParameters<typeof Lock>[1], client: Consul = consul): Lock {
-    const l = new Lock(client, { lockWaitTime: 300, lockRetryTime: 50, ...options });
-    created.push(l);
-    return l;
+  function lock(options: ConstructorParameters<typeof Lock>[1], client: Consul = fixture.consul): Lock {
+    return fixture.releaseAfterTest(new Lock(client, { lockWaitTime: 300, lockRetryTime: 50, ...options }));
   }
-
-  async function mustAcquire(l: Lock): Promise<LockHandle> {
-    const handle = await l.acquire();
-    if (handle === undefined) throw new Error('lock was not acquired');
-    return handle;
-  }
-
-  before(async () => {
-    agent = await CoordinationAgent.start();
-    consul = agent.client();
-  });
-  after(async () => {
-    await agent.close();
-  });
-  afterEach(async () => {
-    await Promise.all(created.splice(0).filter((l) => l.isHeld).map((l) => l.release().catch(() => undefined)));
-  });
 
   it('rejects release before acquire with LockNotHeldError', async () => {
     const err = await caught(lock({ key: uniqueKey('lock') }).release());
@@ -73,7 +53,7 @@ describe('coordination: Lock', () => {
   it('writes the key as Consul Go does: lock flags, value, holder session', async () => {
     const key = uniqueKey('layout');
     const handle = await mustAcquire(lock({ key, value: 'payload' }));
-    const entry = await agent.raw.get(key);
+    const entry = await fixture.agent.raw.get(key);
     expect(entry?.flags).to.equal(LOCK_FLAGS_TEXT);
     expect(entry?.session).to.equal(handle.session);
     expect(entry?.value.toString()).to.equal('payload');
@@ -81,7 +61,7 @@ describe('coordination: Lock', () => {
 
   it('creates its session with Go defaults: name "Consul API Lock", TTL "15s", behavior release', async () => {
     const handle = await mustAcquire(lock({ key: uniqueKey('session') }));
-    const session = await agent.raw.session(handle.session);
+    const session = await fixture.agent.raw.session(handle.session);
     expect(session?.['Name']).to.equal('Consul API Lock');
     expect(session?.['TTL']).to.equal('15s');
     expect(session?.['Behavior']).to.equal('release');
@@ -89,9 +69,9 @@ describe('coordination: Lock', () => {
   });
 
   it('sends acquire with flags=3304740253564472344 exactly', async () => {
-    const proxy = await startFaultProxy(agent.url);
+    const proxy = await startFaultProxy(fixture.agent.url);
     try {
-      await mustAcquire(lock({ key: uniqueKey('flags') }, agent.client({ address: proxy.address })));
+      await mustAcquire(lock({ key: uniqueKey('flags') }, fixture.agent.client({ address: proxy.address })));
       const acquires = proxy.log.map((r) => r.url).filter((u) => u.includes('acquire='));
       expect(acquires).to.have.length(1);
       expect(acquires[0]).to.match(/[?&]flags=3304740253564472344(&|$)/);
@@ -119,11 +99,11 @@ describe('coordination: Lock', () => {
     const l = lock({ key, value: 'kept' });
     const handle = await mustAcquire(l);
     await handle.release();
-    const entry = await agent.raw.get(key);
+    const entry = await fixture.agent.raw.get(key);
     expect(entry?.session).to.equal(undefined);
     expect(entry?.flags).to.equal(LOCK_FLAGS_TEXT);
     expect(entry?.value.toString()).to.equal('kept');
-    expect(await agent.raw.session(handle.session)).to.equal(undefined);
+    expect(await fixture.agent.raw.session(handle.session)).to.equal(undefined);
   });
 
   it('loses the lock within 1 s when its session is destroyed from outside, and can acquire again', async () => {
@@ -131,7 +111,7 @@ describe('coordination: Lock', () => {
     const handle = await mustAcquire(l);
     const events: LockLostError[] = [];
     l.on('lost', (e) => events.push(e));
-    await agent.raw.destroySession(handle.session);
+    await fixture.agent.raw.destroySession(handle.session);
     const reason = await abortedWithin(handle.signal, 1000);
     expect(reason).to.be.instanceOf(LockLostError);
     expect((reason as LockLostError).reason).to.equal('key-released');
@@ -144,7 +124,7 @@ describe('coordination: Lock', () => {
   it('a release after loss resolves, and the next release fails with LockNotHeldError', async () => {
     const l = lock({ key: uniqueKey('lost-release'), lockDelay: 0 });
     const handle = await mustAcquire(l);
-    await agent.raw.destroySession(handle.session);
+    await fixture.agent.raw.destroySession(handle.session);
     await abortedWithin(handle.signal, 1000);
     await l.release();
     expect(await caught(l.release())).to.be.instanceOf(LockNotHeldError);
@@ -155,10 +135,10 @@ describe('coordination: Lock', () => {
     const l = lock({ key });
     for (let i = 0; i < 10; i++) {
       const handle = await mustAcquire(l);
-      await agent.raw.delete(key);
+      await fixture.agent.raw.delete(key);
       const reason = await abortedWithin(handle.signal, 2000);
       expect((reason as LockLostError).reason).to.equal('key-deleted');
-      await eventually('owned session destroyed', async () => (await agent.raw.session(handle.session)) === undefined);
+      await eventually('owned session destroyed', async () => (await fixture.agent.raw.session(handle.session)) === undefined);
     }
   });
 
@@ -193,13 +173,13 @@ describe('coordination: Lock', () => {
     expect(inUse.message).to.equal('Lock in use');
     await mine.release();
     await mine.destroy();
-    expect(await agent.raw.get(key)).to.equal(undefined);
+    expect(await fixture.agent.raw.get(key)).to.equal(undefined);
     await other.destroy();
   });
 
   it('refuses to acquire or destroy a key carrying the semaphore flags (LockConflictError)', async () => {
     const key = uniqueKey('conflict');
-    await agent.raw.put(key, '{"Limit":2,"Holders":{}}', `flags=${SEMAPHORE_FLAGS_TEXT}`);
+    await fixture.agent.raw.put(key, '{"Limit":2,"Holders":{}}', `flags=${SEMAPHORE_FLAGS_TEXT}`);
     const l = lock({ key });
     const err = await caught(l.acquire());
     expect(err).to.be.instanceOf(LockConflictError);
@@ -210,20 +190,20 @@ describe('coordination: Lock', () => {
 
   it('a second lock object with the same session reclaims at once without a new acquire', async () => {
     const key = uniqueKey('reclaim');
-    const session = await agent.raw.createSession({ Name: 'shared', TTL: '15s' });
-    const proxy = await startFaultProxy(agent.url);
+    const session = await fixture.agent.raw.createSession({ Name: 'shared', TTL: '15s' });
+    const proxy = await startFaultProxy(fixture.agent.url);
     try {
       const first = await mustAcquire(lock({ key, session }));
-      const second = lock({ key, session }, agent.client({ address: proxy.address }));
+      const second = lock({ key, session }, fixture.agent.client({ address: proxy.address }));
       const handle = await mustAcquire(second);
       expect(proxy.log.filter((r) => r.url.includes('acquire='))).to.have.length(0);
       expect(handle.session).to.equal(session);
       await second.release();
       await abortedWithin(first.signal, 1000);
-      expect(await agent.raw.session(session), 'a caller-supplied session is not destroyed').to.not.equal(undefined);
+      expect(await fixture.agent.raw.session(session), 'a caller-supplied session is not destroyed').to.not.equal(undefined);
     } finally {
       await proxy.close();
-      await agent.raw.destroySession(session);
+      await fixture.agent.raw.destroySession(session);
     }
   });
 
@@ -231,7 +211,7 @@ describe('coordination: Lock', () => {
     const key = uniqueKey('fencing');
     const l = lock({ key });
     const first = await mustAcquire(l);
-    const entry = await agent.raw.get(key);
+    const entry = await fixture.agent.raw.get(key);
     expect(first.lockIndex.toString()).to.equal(entry?.lockIndex);
     expect(first.modifyIndex.toString()).to.equal(entry?.modifyIndex);
     expect(first.fencingToken).to.equal(first.modifyIndex);
@@ -267,10 +247,10 @@ describe('coordination: Lock', () => {
     it('is honoured after the holder session is invalidated', async () => {
       const key = uniqueKey('lock-delay');
       const holder = await mustAcquire(lock({ key, lockDelay: 500 }));
-      const session = await agent.raw.session(holder.session);
+      const session = await fixture.agent.raw.session(holder.session);
       expect(session?.['LockDelay']).to.equal(500_000_000);
       const waiter = lock({ key, lockRetryTime: 50 });
-      await agent.raw.destroySession(holder.session);
+      await fixture.agent.raw.destroySession(holder.session);
       const { value, ms } = await timed(() => waiter.acquire());
       expect(value).to.not.equal(undefined);
       expect(ms).to.be.at.least(400);
@@ -294,7 +274,7 @@ describe('coordination: Lock', () => {
     it('aborting a pending acquire resolves undefined promptly and destroys the created session', async () => {
       const key = uniqueKey('abort');
       await mustAcquire(lock({ key }));
-      const before = await agent.raw.sessionIds();
+      const before = await fixture.agent.raw.sessionIds();
       const waiter = lock({ key, lockWaitTime: 15_000 });
       const ac = new AbortController();
       const pending = timed(() => waiter.acquire({ signal: ac.signal }));
@@ -304,20 +284,20 @@ describe('coordination: Lock', () => {
       expect(value).to.equal(undefined);
       expect(ms).to.be.below(1000);
       expect(waiter.isHeld).to.equal(false);
-      expect(await agent.raw.sessionIds()).to.have.members(before);
+      expect(await fixture.agent.raw.sessionIds()).to.have.members(before);
     });
 
     it('an already aborted signal returns undefined without creating a session', async () => {
-      const before = await agent.raw.sessionIds();
+      const before = await fixture.agent.raw.sessionIds();
       expect(await lock({ key: uniqueKey('pre-aborted') }).acquire({ signal: AbortSignal.abort() })).to.equal(undefined);
-      expect(await agent.raw.sessionIds()).to.have.members(before);
+      expect(await fixture.agent.raw.sessionIds()).to.have.members(before);
     });
   });
 
   describe('interop with keys written like Consul Go / consul lock', () => {
     async function goHolder(key: string, value = ''): Promise<string> {
-      const session = await agent.raw.createSession({ Name: 'Consul API Lock', TTL: '15s' });
-      expect(await agent.raw.put(key, value, `acquire=${session}&flags=${LOCK_FLAGS_TEXT}`)).to.equal(true);
+      const session = await fixture.agent.raw.createSession({ Name: 'Consul API Lock', TTL: '15s' });
+      expect(await fixture.agent.raw.put(key, value, `acquire=${session}&flags=${LOCK_FLAGS_TEXT}`)).to.equal(true);
       return session;
     }
 
@@ -329,42 +309,42 @@ describe('coordination: Lock', () => {
       const pending = l.acquire().then((h) => (handle = h));
       await sleep(400);
       expect(handle).to.equal(undefined);
-      expect(await agent.raw.put(key, 'go', `release=${session}&flags=${LOCK_FLAGS_TEXT}`)).to.equal(true);
+      expect(await fixture.agent.raw.put(key, 'go', `release=${session}&flags=${LOCK_FLAGS_TEXT}`)).to.equal(true);
       await pending;
       expect(handle).to.not.equal(undefined);
-      expect((await agent.raw.get(key))?.session).to.equal(handle?.session);
-      await agent.raw.destroySession(session);
+      expect((await fixture.agent.raw.get(key))?.session).to.equal(handle?.session);
+      await fixture.agent.raw.destroySession(session);
     });
 
     it('a Go-style contender cannot acquire while kvx holds the key', async () => {
       const key = uniqueKey('interop-reverse');
       await mustAcquire(lock({ key }));
-      const session = await agent.raw.createSession({ Name: 'Consul API Lock', TTL: '15s' });
-      expect(await agent.raw.put(key, '', `acquire=${session}&flags=${LOCK_FLAGS_TEXT}`)).to.equal(false);
-      await agent.raw.destroySession(session);
+      const session = await fixture.agent.raw.createSession({ Name: 'Consul API Lock', TTL: '15s' });
+      expect(await fixture.agent.raw.put(key, '', `acquire=${session}&flags=${LOCK_FLAGS_TEXT}`)).to.equal(false);
+      await fixture.agent.raw.destroySession(session);
     });
   });
 
   describe('options', () => {
     it('rejects a missing key', () => {
-      expect(() => new Lock(consul, {} as never)).to.throw(InvalidArgumentError, 'missing key');
-      expect(() => new Lock(consul, { key: '/' })).to.throw(InvalidArgumentError, 'missing key');
+      expect(() => new Lock(fixture.consul, {} as never)).to.throw(InvalidArgumentError, 'missing key');
+      expect(() => new Lock(fixture.consul, { key: '/' })).to.throw(InvalidArgumentError, 'missing key');
     });
 
     it('rejects a malformed session TTL with Go’s wording', () => {
-      expect(() => new Lock(consul, { key: 'k', sessionTtl: '15 seconds' })).to.throw(
+      expect(() => new Lock(fixture.consul, { key: 'k', sessionTtl: '15 seconds' })).to.throw(
         InvalidArgumentError,
         'invalid sessionTtl: time: unknown unit " seconds" in duration "15 seconds"',
       );
     });
 
     it('rejects negative monitor retries and non-positive waits', () => {
-      expect(() => new Lock(consul, { key: 'k', monitorRetries: -1 })).to.throw(InvalidArgumentError, 'monitorRetries');
-      expect(() => new Lock(consul, { key: 'k', lockWaitTime: 0 })).to.throw(InvalidArgumentError, 'lockWaitTime');
+      expect(() => new Lock(fixture.consul, { key: 'k', monitorRetries: -1 })).to.throw(InvalidArgumentError, 'monitorRetries');
+      expect(() => new Lock(fixture.consul, { key: 'k', lockWaitTime: 0 })).to.throw(InvalidArgumentError, 'lockWaitTime');
     });
 
     it('path-joins the key like Go (duplicate and trailing slashes collapse, leading slash dropped)', () => {
-      expect(new Lock(consul, { key: '/svc//web/.lock/' }).key).to.equal('svc/web/.lock');
+      expect(new Lock(fixture.consul, { key: '/svc//web/.lock/' }).key).to.equal('svc/web/.lock');
     });
   });
 });

@@ -1,32 +1,13 @@
 import { expect } from 'chai';
-import { HttpError, Semaphore, SemaphoreLostError, type Consul, type SemaphoreHandle } from '@kvx/client';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { abortedWithin, CoordinationAgent, eventually, sleep, uniqueKey } from './coordination-support.js';
+import { HttpError, Semaphore, SemaphoreLostError, type SemaphoreHandle } from '@kvx/client';
+import { abortedWithin, CoordinationFixture, eventually, sleep, uniqueKey } from './coordination-support.js';
 
 describe('coordination: Semaphore monitoring under faults', () => {
-  let agent: CoordinationAgent;
-  let proxy: FaultProxy;
-  let consul: Consul;
+  const fixture = new CoordinationFixture({ faultProxy: true });
   let semaphore: Semaphore | undefined;
 
-  before(async () => {
-    agent = await CoordinationAgent.start();
-  });
-  after(async () => {
-    await agent.close();
-  });
-  beforeEach(async () => {
-    proxy = await startFaultProxy(agent.url);
-    consul = agent.client({ address: proxy.address, retry: false, breaker: false });
-  });
-  afterEach(async () => {
-    if (semaphore?.isHeld) await semaphore.release().catch(() => undefined);
-    semaphore = undefined;
-    await proxy.close();
-  });
-
   async function holdWithRetries(prefix: string, retries: number): Promise<{ handle: SemaphoreHandle; retried: unknown[] }> {
-    semaphore = new Semaphore(consul, { prefix, limit: 2, monitorRetries: retries, monitorRetryTime: 100, semaphoreWaitTime: 300 });
+    semaphore = fixture.releaseAfterTest(new Semaphore(fixture.proxied, { prefix, limit: 2, monitorRetries: retries, monitorRetryTime: 100, semaphoreWaitTime: 300 }));
     const retried: unknown[] = [];
     semaphore.on('monitorRetry', (err) => retried.push(err));
     const handle = await semaphore.acquire();
@@ -38,13 +19,13 @@ describe('coordination: Semaphore monitoring under faults', () => {
 
   /** Writes an unrelated key under the prefix so the monitor's blocking listing returns and reads again. */
   async function wakeMonitor(prefix: string): Promise<void> {
-    await agent.raw.put(`${prefix}/unrelated`, String(Date.now()));
+    await fixture.agent.raw.put(`${prefix}/unrelated`, String(Date.now()));
   }
 
   it('keeps the slot across two injected HTTP 500s with monitorRetries 3', async () => {
     const prefix = uniqueKey('sem-keep');
     const { handle, retried } = await holdWithRetries(prefix, 3);
-    proxy.respond({ status: 500, body: 'No cluster leader', count: 2, pathPrefix: `/v1/kv/${prefix}/?` });
+    fixture.proxy.respond({ status: 500, body: 'No cluster leader', count: 2, pathPrefix: `/v1/kv/${prefix}/?` });
     await wakeMonitor(prefix);
     await eventually('two monitor retries', () => retried.length === 2);
     await sleep(400);
@@ -55,7 +36,7 @@ describe('coordination: Semaphore monitoring under faults', () => {
   it('loses the slot after ten injected HTTP 500s', async () => {
     const prefix = uniqueKey('sem-lose');
     const { handle, retried } = await holdWithRetries(prefix, 3);
-    proxy.respond({ status: 500, body: 'No cluster leader', count: 10, pathPrefix: `/v1/kv/${prefix}/?` });
+    fixture.proxy.respond({ status: 500, body: 'No cluster leader', count: 10, pathPrefix: `/v1/kv/${prefix}/?` });
     await wakeMonitor(prefix);
     const reason = (await abortedWithin(handle.signal, 5 * 100 + 1000)) as SemaphoreLostError;
     expect(reason).to.be.instanceOf(SemaphoreLostError);

@@ -10,13 +10,13 @@ import {
   SemaphoreLostError,
   SemaphoreNotHeldError,
   SemaphoreReleasedError,
-  type Consul,
   type SemaphoreHandle,
 } from '@kvx/client';
 import {
   abortedWithin,
   caught,
-  CoordinationAgent,
+  CoordinationFixture,
+  mustAcquire,
   SEMAPHORE_FLAGS_TEXT,
   sleep,
   timed,
@@ -24,32 +24,11 @@ import {
 } from './coordination-support.js';
 
 describe('coordination: Semaphore', () => {
-  let agent: CoordinationAgent;
-  let consul: Consul;
-  const created: (Semaphore | Lock)[] = [];
+  const fixture = new CoordinationFixture();
 
   function semaphore(options: ConstructorParameters<typeof Semaphore>[1]): Semaphore {
-    const s = new Semaphore(consul, { semaphoreWaitTime: 300, ...options });
-    created.push(s);
-    return s;
+    return fixture.releaseAfterTest(new Semaphore(fixture.consul, { semaphoreWaitTime: 300, ...options }));
   }
-
-  async function mustAcquire(s: Semaphore): Promise<SemaphoreHandle> {
-    const handle = await s.acquire();
-    if (handle === undefined) throw new Error('semaphore slot was not acquired');
-    return handle;
-  }
-
-  before(async () => {
-    agent = await CoordinationAgent.start();
-    consul = agent.client();
-  });
-  after(async () => {
-    await agent.close();
-  });
-  afterEach(async () => {
-    await Promise.all(created.splice(0).filter((s) => s.isHeld).map((s) => s.release().catch(() => undefined)));
-  });
 
   it('rejects release before acquire, a second acquire, and a second release', async () => {
     const s = semaphore({ prefix: uniqueKey('sem'), limit: 2 });
@@ -69,23 +48,23 @@ describe('coordination: Semaphore', () => {
     const prefix = uniqueKey('layout');
     const a = await mustAcquire(semaphore({ prefix, limit: 2, value: 'a' }));
     const b = await mustAcquire(semaphore({ prefix, limit: 2, value: 'b' }));
-    const lock = await agent.raw.get(`${prefix}/.lock`);
+    const lock = await fixture.agent.raw.get(`${prefix}/.lock`);
     expect(lock?.flags).to.equal(SEMAPHORE_FLAGS_TEXT);
     expect(lock?.session).to.equal(undefined);
     const [first, second] = [a.session, b.session].sort();
     expect(lock?.value.toString()).to.equal(`{"Limit":2,"Holders":{"${first}":true,"${second}":true}}`);
     for (const h of [a, b]) {
-      const contender = await agent.raw.get(`${prefix}/${h.session}`);
+      const contender = await fixture.agent.raw.get(`${prefix}/${h.session}`);
       expect(h.contenderKey).to.equal(`${prefix}/${h.session}`);
       expect(contender?.flags).to.equal(SEMAPHORE_FLAGS_TEXT);
       expect(contender?.session).to.equal(h.session);
     }
-    expect((await agent.raw.get(`${prefix}/${a.session}`))?.value.toString()).to.equal('a');
+    expect((await fixture.agent.raw.get(`${prefix}/${a.session}`))?.value.toString()).to.equal('a');
   });
 
   it('creates its session with Go defaults: name "Consul API Semaphore", TTL "15s", behavior delete', async () => {
     const handle = await mustAcquire(semaphore({ prefix: uniqueKey('session'), limit: 1 }));
-    const session = await agent.raw.session(handle.session);
+    const session = await fixture.agent.raw.session(handle.session);
     expect(session?.['Name']).to.equal('Consul API Semaphore');
     expect(session?.['TTL']).to.equal('15s');
     expect(session?.['Behavior']).to.equal('delete');
@@ -96,15 +75,15 @@ describe('coordination: Semaphore', () => {
     const s = semaphore({ prefix, limit: 2 });
     const handle = await mustAcquire(s);
     await s.release();
-    expect((await agent.raw.get(`${prefix}/.lock`))?.value.toString()).to.equal('{"Limit":2,"Holders":{}}');
-    expect(await agent.raw.get(handle.contenderKey)).to.equal(undefined);
-    expect(await agent.raw.session(handle.session)).to.equal(undefined);
+    expect((await fixture.agent.raw.get(`${prefix}/.lock`))?.value.toString()).to.equal('{"Limit":2,"Holders":{}}');
+    expect(await fixture.agent.raw.get(handle.contenderKey)).to.equal(undefined);
+    expect(await fixture.agent.raw.session(handle.session)).to.equal(undefined);
   });
 
   it('loses the slot within 1 s when its session is destroyed from outside', async () => {
     const s = semaphore({ prefix: uniqueKey('lost-session'), limit: 2 });
     const handle = await mustAcquire(s);
-    await agent.raw.destroySession(handle.session);
+    await fixture.agent.raw.destroySession(handle.session);
     const reason = (await abortedWithin(handle.signal, 1000)) as SemaphoreLostError;
     expect(reason).to.be.instanceOf(SemaphoreLostError);
     expect(reason.reason).to.equal('holder-removed');
@@ -115,7 +94,7 @@ describe('coordination: Semaphore', () => {
   it('loses the slot within 1 s when the prefix is deleted recursively', async () => {
     const prefix = uniqueKey('lost-prefix');
     const handle = await mustAcquire(semaphore({ prefix, limit: 2 }));
-    await agent.raw.request('DELETE', `/v1/kv/${prefix}?recurse`);
+    await fixture.agent.raw.request('DELETE', `/v1/kv/${prefix}?recurse`);
     const reason = (await abortedWithin(handle.signal, 1000)) as SemaphoreLostError;
     expect(reason.reason).to.equal('key-deleted');
   });
@@ -163,14 +142,13 @@ describe('coordination: Semaphore', () => {
   });
 
   it('rejects a non-positive limit and a missing prefix', () => {
-    expect(() => new Semaphore(consul, { prefix: 'p', limit: 0 })).to.throw(InvalidArgumentError, 'semaphore limit must be positive');
-    expect(() => new Semaphore(consul, { prefix: '', limit: 1 })).to.throw(InvalidArgumentError, 'missing prefix');
+    expect(() => new Semaphore(fixture.consul, { prefix: 'p', limit: 0 })).to.throw(InvalidArgumentError, 'semaphore limit must be positive');
+    expect(() => new Semaphore(fixture.consul, { prefix: '', limit: 1 })).to.throw(InvalidArgumentError, 'missing prefix');
   });
 
   it('conflicts with a mutex at <prefix>/.lock on acquire and destroy', async () => {
     const prefix = uniqueKey('mutex');
-    const mutex = new Lock(consul, { key: `${prefix}/.lock` });
-    created.push(mutex);
+    const mutex = fixture.releaseAfterTest(new Lock(fixture.consul, { key: `${prefix}/.lock` }));
     await mutex.acquire();
     const s = semaphore({ prefix, limit: 2 });
     const err = await caught(s.acquire());
@@ -192,20 +170,20 @@ describe('coordination: Semaphore', () => {
     expect(inUse.message).to.equal('Semaphore in use');
     await other.release();
     await mine.destroy();
-    expect(await agent.raw.get(`${prefix}/.lock`)).to.equal(undefined);
+    expect(await fixture.agent.raw.get(`${prefix}/.lock`)).to.equal(undefined);
     await mine.destroy();
   });
 
   it('a second semaphore object with the same session counts as holding at once', async () => {
     const prefix = uniqueKey('reclaim');
-    const session = await agent.raw.createSession({ Name: 'shared', TTL: '15s', Behavior: 'delete' });
+    const session = await fixture.agent.raw.createSession({ Name: 'shared', TTL: '15s', Behavior: 'delete' });
     try {
       const first = await mustAcquire(semaphore({ prefix, limit: 1, session }));
       const second = await mustAcquire(semaphore({ prefix, limit: 1, session }));
       expect(second.session).to.equal(first.session);
-      expect((await agent.raw.get(`${prefix}/.lock`))?.value.toString()).to.equal(`{"Limit":1,"Holders":{"${session}":true}}`);
+      expect((await fixture.agent.raw.get(`${prefix}/.lock`))?.value.toString()).to.equal(`{"Limit":1,"Holders":{"${session}":true}}`);
     } finally {
-      await agent.raw.destroySession(session);
+      await fixture.agent.raw.destroySession(session);
     }
   });
 
@@ -221,15 +199,15 @@ describe('coordination: Semaphore', () => {
     expect(value).to.equal(undefined);
     expect(ms).to.be.below(1000);
     // Its session is destroyed, and behavior "delete" takes the contender key with it.
-    expect((await agent.raw.list(`${prefix}/`)).map((e) => e.key)).to.have.length(2);
+    expect((await fixture.agent.raw.list(`${prefix}/`)).map((e) => e.key)).to.have.length(2);
   });
 
   describe('interop with keys written like Consul Go', () => {
     async function goHolder(prefix: string, limit: number): Promise<string> {
-      const session = await agent.raw.createSession({ Name: 'Consul API Semaphore', TTL: '15s', Behavior: 'delete' });
-      expect(await agent.raw.put(`${prefix}/${session}`, '', `acquire=${session}&flags=${SEMAPHORE_FLAGS_TEXT}`)).to.equal(true);
+      const session = await fixture.agent.raw.createSession({ Name: 'Consul API Semaphore', TTL: '15s', Behavior: 'delete' });
+      expect(await fixture.agent.raw.put(`${prefix}/${session}`, '', `acquire=${session}&flags=${SEMAPHORE_FLAGS_TEXT}`)).to.equal(true);
       const record = `{"Limit":${limit},"Holders":{"${session}":true}}`;
-      expect(await agent.raw.put(`${prefix}/.lock`, record, `cas=0&flags=${SEMAPHORE_FLAGS_TEXT}`)).to.equal(true);
+      expect(await fixture.agent.raw.put(`${prefix}/.lock`, record, `cas=0&flags=${SEMAPHORE_FLAGS_TEXT}`)).to.equal(true);
       return session;
     }
 
@@ -242,27 +220,27 @@ describe('coordination: Semaphore', () => {
       await sleep(400);
       expect(handle).to.equal(undefined);
       // Go's Release: CAS the holder out of .lock, then delete the contender key.
-      const lock = await agent.raw.get(`${prefix}/.lock`);
-      expect(await agent.raw.put(`${prefix}/.lock`, '{"Limit":1,"Holders":{}}', `cas=${lock?.modifyIndex}&flags=${SEMAPHORE_FLAGS_TEXT}`)).to.equal(true);
-      await agent.raw.delete(`${prefix}/${session}`);
+      const lock = await fixture.agent.raw.get(`${prefix}/.lock`);
+      expect(await fixture.agent.raw.put(`${prefix}/.lock`, '{"Limit":1,"Holders":{}}', `cas=${lock?.modifyIndex}&flags=${SEMAPHORE_FLAGS_TEXT}`)).to.equal(true);
+      await fixture.agent.raw.delete(`${prefix}/${session}`);
       await pending;
       expect(handle).to.not.equal(undefined);
-      expect((await agent.raw.get(`${prefix}/.lock`))?.value.toString()).to.equal(`{"Limit":1,"Holders":{"${handle?.session}":true}}`);
-      await agent.raw.destroySession(session);
+      expect((await fixture.agent.raw.get(`${prefix}/.lock`))?.value.toString()).to.equal(`{"Limit":1,"Holders":{"${handle?.session}":true}}`);
+      await fixture.agent.raw.destroySession(session);
     });
 
     it('prunes a Go holder whose session died while still listed in .lock', async () => {
       const prefix = uniqueKey('interop-dead');
       const session = await goHolder(prefix, 1);
-      await agent.raw.destroySession(session);
+      await fixture.agent.raw.destroySession(session);
       const handle = await mustAcquire(semaphore({ prefix, limit: 1 }));
-      expect((await agent.raw.get(`${prefix}/.lock`))?.value.toString()).to.equal(`{"Limit":1,"Holders":{"${handle.session}":true}}`);
+      expect((await fixture.agent.raw.get(`${prefix}/.lock`))?.value.toString()).to.equal(`{"Limit":1,"Holders":{"${handle.session}":true}}`);
     });
 
     it('a Go-style reader sees kvx holders as live and the record as its own', async () => {
       const prefix = uniqueKey('interop-reverse');
       const handle = await mustAcquire(semaphore({ prefix, limit: 1 }));
-      const entries = await agent.raw.list(`${prefix}/`);
+      const entries = await fixture.agent.raw.list(`${prefix}/`);
       const liveSessions = new Set(entries.map((e) => e.session).filter(Boolean));
       const record = JSON.parse(entries.find((e) => e.key === `${prefix}/.lock`)?.value.toString() ?? '{}') as {
         Limit: number;

@@ -1,45 +1,31 @@
 import { expect } from 'chai';
-import { InvalidArgumentError, SessionExpiredError, SessionRenewer, type Consul } from '@kvx/client';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { abortedWithin, CoordinationAgent, eventually, sleep } from './coordination-support.js';
+import { InvalidArgumentError, SessionExpiredError, SessionRenewer } from '@kvx/client';
+import { abortedWithin, CoordinationFixture, eventually, sleep } from './coordination-support.js';
 
 describe('coordination: SessionRenewer', () => {
-  let agent: CoordinationAgent;
-  let proxy: FaultProxy;
-  let consul: Consul;
-  let renewer: SessionRenewer | undefined;
+  const fixture = new CoordinationFixture({ faultProxy: true });
 
-  before(async () => {
-    agent = await CoordinationAgent.start();
-  });
-  after(async () => {
-    await agent.close();
-  });
-  beforeEach(async () => {
-    proxy = await startFaultProxy(agent.url);
-    consul = agent.client({ address: proxy.address, retry: false, breaker: false });
-  });
-  afterEach(async () => {
-    await renewer?.stop({ destroy: true }).catch(() => undefined);
-    renewer = undefined;
-    await proxy.close();
-  });
+  /** A renewer through the fault proxy, stopped and its session destroyed after the test. */
+  async function renewed(...args: Parameters<typeof SessionRenewer.create>): Promise<SessionRenewer> {
+    const renewer = await SessionRenewer.create(...args);
+    fixture.afterTest(() => renewer.stop({ destroy: true }));
+    return renewer;
+  }
 
   async function start(ttl: string, options: { retryInterval?: number } = {}): Promise<SessionRenewer> {
-    renewer = await SessionRenewer.create(consul, { name: 'renewer test', ttl }, options);
-    return renewer;
+    return renewed(fixture.proxied, { name: 'renewer test', ttl }, options);
   }
 
   it('creates the session with the given name and TTL', async () => {
     const r = await start('300ms');
-    const session = await agent.raw.session(r.sessionId);
+    const session = await fixture.agent.raw.session(r.sessionId);
     expect(session?.['Name']).to.equal('renewer test');
     expect(session?.['TTL']).to.equal('300ms');
   });
 
   it('sends a TTL given in milliseconds as a Go duration', async () => {
-    renewer = await SessionRenewer.create(consul, { ttl: 15_000 });
-    expect((await agent.raw.session(renewer.sessionId))?.['TTL']).to.equal('15s');
+    const renewer = await renewed(fixture.proxied, { ttl: 15_000 });
+    expect((await fixture.agent.raw.session(renewer.sessionId))?.['TTL']).to.equal('15s');
   });
 
   it('keeps a short-TTL session alive well past twice its TTL', async () => {
@@ -48,7 +34,7 @@ describe('coordination: SessionRenewer', () => {
     r.on('renewed', (e) => renewed.push(e));
     const confirmedAtStart = r.lastConfirmed;
     await sleep(1200);
-    expect(await agent.raw.session(r.sessionId)).to.not.equal(undefined);
+    expect(await fixture.agent.raw.session(r.sessionId)).to.not.equal(undefined);
     expect(renewed.length).to.be.at.least(3);
     expect(r.lastConfirmed).to.be.above(confirmedAtStart);
     expect(r.validUntil).to.equal(r.lastConfirmed + r.ttl);
@@ -59,19 +45,19 @@ describe('coordination: SessionRenewer', () => {
     const r = await start('1s', { retryInterval: 100 });
     const failures: unknown[] = [];
     r.on('renewFailed', (e) => failures.push(e));
-    proxy.respond({ status: 500, body: 'No cluster leader', count: 3, pathPrefix: '/v1/session/renew/' });
+    fixture.proxy.respond({ status: 500, body: 'No cluster leader', count: 3, pathPrefix: '/v1/session/renew/' });
     await eventually('three failed renewals', () => failures.length === 3, 3000);
     await new Promise((resolve) => r.once('renewed', resolve));
     expect(r.state).to.equal('running');
     expect(r.signal.aborted).to.equal(false);
-    expect(await agent.raw.session(r.sessionId)).to.not.equal(undefined);
+    expect(await fixture.agent.raw.session(r.sessionId)).to.not.equal(undefined);
   });
 
   it('reports the session expired at once when Consul answers 404 (session destroyed)', async () => {
     const r = await start('400ms');
     const lost: SessionExpiredError[] = [];
     r.on('lost', (e) => lost.push(e));
-    await agent.raw.destroySession(r.sessionId);
+    await fixture.agent.raw.destroySession(r.sessionId);
     const reason = (await abortedWithin(r.signal, 1000)) as SessionExpiredError;
     expect(reason).to.be.instanceOf(SessionExpiredError);
     expect(reason.expiry).to.equal('not-found');
@@ -82,7 +68,7 @@ describe('coordination: SessionRenewer', () => {
 
   it('gives up once renewals have failed for longer than the TTL', async () => {
     const r = await start('400ms', { retryInterval: 50 });
-    proxy.respond({ status: 500, body: 'No cluster leader', count: 1000, pathPrefix: '/v1/session/renew/' });
+    fixture.proxy.respond({ status: 500, body: 'No cluster leader', count: 1000, pathPrefix: '/v1/session/renew/' });
     const reason = (await abortedWithin(r.signal, 2000)) as SessionExpiredError;
     expect(reason.expiry).to.equal('renew-timeout');
     expect(performance.now()).to.be.at.least(r.lastConfirmed + r.ttl);
@@ -90,16 +76,16 @@ describe('coordination: SessionRenewer', () => {
 
   it('bounds a hanging renewal by the time left, and reports the loss on time', async () => {
     const r = await start('400ms');
-    proxy.blackhole();
+    fixture.proxy.blackhole();
     const reason = (await abortedWithin(r.signal, 1500)) as SessionExpiredError;
     expect(reason.expiry).to.equal('renew-timeout');
-    await proxy.pass();
+    await fixture.proxy.pass();
   });
 
   it('adopts the TTL Consul returns with a renewal', async () => {
     const r = await start('400ms');
     const entry = { ID: r.sessionId, Name: 'renewer test', Node: 'n', LockDelay: 15_000_000_000, Behavior: 'release', TTL: '2s', NodeChecks: [], ServiceChecks: null, CreateIndex: 1, ModifyIndex: 1 };
-    proxy.respond({
+    fixture.proxy.respond({
       status: 200,
       body: JSON.stringify([entry]),
       headers: { 'Content-Type': 'application/json' },
@@ -113,14 +99,14 @@ describe('coordination: SessionRenewer', () => {
     const kept = await start('15s');
     await kept.stop();
     expect(kept.state).to.equal('stopped');
-    expect(await agent.raw.session(kept.sessionId)).to.not.equal(undefined);
+    expect(await fixture.agent.raw.session(kept.sessionId)).to.not.equal(undefined);
     await kept.stop({ destroy: true });
-    expect(await agent.raw.session(kept.sessionId)).to.equal(undefined);
+    expect(await fixture.agent.raw.session(kept.sessionId)).to.equal(undefined);
   });
 
   it('validates its options eagerly', () => {
-    expect(() => new SessionRenewer(consul, '', { ttl: '1s' })).to.throw(InvalidArgumentError);
-    expect(() => new SessionRenewer(consul, 'id', { ttl: 'soon' })).to.throw(InvalidArgumentError, 'time: invalid duration "soon"');
-    expect(() => new SessionRenewer(consul, 'id', { ttl: 0 })).to.throw(InvalidArgumentError, 'ttl must be positive');
+    expect(() => new SessionRenewer(fixture.proxied, '', { ttl: '1s' })).to.throw(InvalidArgumentError);
+    expect(() => new SessionRenewer(fixture.proxied, 'id', { ttl: 'soon' })).to.throw(InvalidArgumentError, 'time: invalid duration "soon"');
+    expect(() => new SessionRenewer(fixture.proxied, 'id', { ttl: 0 })).to.throw(InvalidArgumentError, 'ttl must be positive');
   });
 });

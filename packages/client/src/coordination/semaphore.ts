@@ -12,25 +12,21 @@
  * @module
  */
 
-import { EventEmitter } from 'node:events';
 import type { KvPair, QueryResult } from '../api/types.js';
 import { InvalidArgumentError, KvxError } from '../errors.js';
-import {
-  DEFAULT_LOCK_WAIT_TIME_MS,
-  DEFAULT_MONITOR_RETRY_TIME_MS,
-  DEFAULT_SEMAPHORE_KEY,
-  DEFAULT_SEMAPHORE_SESSION_NAME,
-  DEFAULT_SESSION_TTL,
-  SEMAPHORE_FLAG_VALUE,
-} from './constants.js';
-import {
-  closeContenderSession,
-  openContenderSession,
-  type ContenderSession,
-  type ContenderSessionOptions,
-} from './contender-session.js';
+import { DEFAULT_LOCK_WAIT_TIME_MS, DEFAULT_SEMAPHORE_KEY, DEFAULT_SEMAPHORE_SESSION_NAME, SEMAPHORE_FLAG_VALUE } from './constants.js';
+import type { ContenderSession, ContenderSessionOptions } from './contender-session.js';
+import { Contention } from './contention.js';
 import type { CoordinationClient } from './coordination-client.js';
-import { durationOption, formatDuration } from './duration.js';
+import {
+  CoordinationPrimitive,
+  resolveSharedOptions,
+  type AcquireOptions,
+  type HoldingEvents,
+  type MonitorSettings,
+  type PrimitiveErrors,
+  type SharedSettings,
+} from './coordination-primitive.js';
 import {
   SemaphoreConflictError,
   SemaphoreFailedError,
@@ -41,12 +37,10 @@ import {
   SemaphoreNotHeldError,
   SemaphoreReleasedError,
 } from './errors.js';
-import { monitorHolding } from './holding-monitor.js';
+import { monitorHolding, type HoldingLoss } from './holding-monitor.js';
 import { normalizeKey } from './key-path.js';
-import { flag, nonNegativeDuration, nonNegativeInteger, positiveDuration, storedValue, suppliedSession } from './option-checks.js';
+import { flag, positiveDuration } from './option-checks.js';
 import { decodeSemaphoreRecord, encodeSemaphoreRecord, pruneDeadHolders, type SemaphoreRecord } from './semaphore-record.js';
-import type { RenewedSessionOptions, SessionRenewer } from './session-renewer.js';
-import { anySignal, monotonicNow } from './timing.js';
 
 /** Options of {@link Semaphore}. Durations are milliseconds or Go duration strings (`"15s"`). */
 export interface SemaphoreOptions {
@@ -81,10 +75,7 @@ export interface SemaphoreOptions {
 }
 
 /** Options of {@link Semaphore.acquire}. */
-export interface SemaphoreAcquireOptions {
-  /** Abandons the acquisition: `acquire` then resolves `undefined`, as Go's `Acquire(stopCh)` returns `(nil, nil)`. */
-  signal?: AbortSignal;
-}
+export type SemaphoreAcquireOptions = AcquireOptions;
 
 /** One holding of a semaphore slot, from acquisition until release or loss. */
 export interface SemaphoreHandle {
@@ -104,35 +95,12 @@ export interface SemaphoreHandle {
 }
 
 /** Events of {@link Semaphore}. */
-export interface SemaphoreEvents {
-  /** A slot was acquired. */
-  acquired: [handle: SemaphoreHandle];
-  /** The held slot was lost; the semaphore object is free to acquire again. */
-  lost: [error: SemaphoreLostError];
-  /** The holder released its slot. */
-  released: [];
-  /** The monitor hit a transient error and will retry. */
-  monitorRetry: [error: unknown, retriesLeft: number];
-}
+export type SemaphoreEvents = HoldingEvents<SemaphoreHandle, SemaphoreLostError>;
 
-interface Holding {
-  state: 'held' | 'lost' | 'closed';
-  readonly session: ContenderSession;
-  readonly ended: AbortController;
-  readonly monitor: AbortController;
-  handle: SemaphoreHandle | undefined;
-  cleanup: Promise<void>;
-}
-
-interface ResolvedSemaphoreOptions {
+interface ResolvedSemaphoreOptions extends SharedSettings {
   prefix: string;
   lockKey: string;
   limit: number;
-  value: Buffer;
-  session: string | undefined;
-  create: RenewedSessionOptions;
-  monitorRetries: number;
-  monitorRetryTime: number;
   waitTime: number;
   tryOnce: boolean;
 }
@@ -142,27 +110,23 @@ function resolveOptions(options: SemaphoreOptions): ResolvedSemaphoreOptions {
   if (options.prefix === undefined) throw new InvalidArgumentError('missing prefix');
   const prefix = normalizeKey('prefix', options.prefix);
   if (!(Number.isSafeInteger(options.limit) && options.limit > 0)) throw new InvalidArgumentError('semaphore limit must be positive');
-  const ttl = options.sessionTtl ?? DEFAULT_SESSION_TTL;
-  const ttlMs = durationOption('sessionTtl', ttl);
-  if (ttlMs <= 0) throw new InvalidArgumentError('invalid sessionTtl: must be positive');
   return {
     prefix,
     lockKey: normalizeKey('key', prefix, DEFAULT_SEMAPHORE_KEY),
     limit: options.limit,
-    value: storedValue(options.value),
-    session: suppliedSession(options.session),
-    create: {
-      name: options.sessionName ?? DEFAULT_SEMAPHORE_SESSION_NAME,
-      ttl: typeof ttl === 'number' ? formatDuration(ttl) : ttl,
-      behavior: 'delete',
-      ...options.sessionOptions,
-    },
-    monitorRetries: nonNegativeInteger('monitorRetries', options.monitorRetries, 0),
-    monitorRetryTime: nonNegativeDuration('monitorRetryTime', options.monitorRetryTime, DEFAULT_MONITOR_RETRY_TIME_MS),
+    ...resolveSharedOptions(options, { name: DEFAULT_SEMAPHORE_SESSION_NAME, behavior: 'delete' }),
     waitTime: positiveDuration('semaphoreWaitTime', options.semaphoreWaitTime, DEFAULT_LOCK_WAIT_TIME_MS),
     tryOnce: flag('semaphoreTryOnce', options.semaphoreTryOnce),
   };
 }
+
+const SEMAPHORE_ERRORS: PrimitiveErrors<SemaphoreLostError> = {
+  Held: SemaphoreHeldError,
+  NotHeld: SemaphoreNotHeldError,
+  Failed: SemaphoreFailedError,
+  Lost: SemaphoreLostError,
+  Released: SemaphoreReleasedError,
+};
 
 /**
  * A Consul semaphore: at most `limit` holders at once. One object holds at most one slot at a time.
@@ -173,17 +137,14 @@ function resolveOptions(options: SemaphoreOptions): ResolvedSemaphoreOptions {
  * try { await work(slot.signal); } finally { await slot.release(); }
  * ```
  */
-export class Semaphore extends EventEmitter<SemaphoreEvents> {
-  readonly #client: CoordinationClient;
+export class Semaphore extends CoordinationPrimitive<SemaphoreHandle, SemaphoreLostError, true> {
   readonly #o: ResolvedSemaphoreOptions;
-  #acquiring = false;
-  #holding: Holding | undefined;
 
   /** @throws {@link InvalidArgumentError} for a missing prefix, a non-positive limit or malformed options. */
   constructor(client: CoordinationClient, options: SemaphoreOptions) {
-    super();
-    this.#client = client;
-    this.#o = resolveOptions(options);
+    const o = resolveOptions(options);
+    super(client, o.prefix, o, SEMAPHORE_ERRORS);
+    this.#o = o;
   }
 
   /** The normalised prefix. */
@@ -196,92 +157,66 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> {
     return this.#o.limit;
   }
 
-  /** Whether a slot is held right now (`false` again once lost or released). */
-  get isHeld(): boolean {
-    return this.#holding?.state === 'held';
-  }
-
-  /** The current holding, while held. */
-  get handle(): SemaphoreHandle | undefined {
-    return this.isHeld ? this.#holding?.handle : undefined;
-  }
-
-  /** Signal of the latest holding (see {@link SemaphoreHandle.signal}); `undefined` before the first acquisition. */
-  get lostSignal(): AbortSignal | undefined {
-    return this.#holding?.ended.signal;
-  }
-
-  /** Renewer of the session this semaphore created for the current holding (`undefined` with a caller-supplied session). */
-  get sessionRenewer(): SessionRenewer | undefined {
-    return this.isHeld ? this.#holding?.session.renewer : undefined;
-  }
-
   /**
-   * Waits for a slot (Go's `Acquire`). Resolves `undefined` when `signal` aborts or, with
-   * `semaphoreTryOnce`, when `semaphoreWaitTime` passes first.
-   *
-   * @throws {@link SemaphoreHeldError} when held or being acquired by this object;
-   *   {@link SemaphoreConflictError} when `<prefix>/.lock` is not a semaphore record (e.g. a mutex);
-   *   {@link SemaphoreLimitConflictError} when the record has another limit;
-   *   {@link SessionExpiredError} when the created session is lost while waiting;
-   *   {@link SemaphoreFailedError} when a Consul request fails or the record cannot be decoded.
+   * Enters contention, then runs Go's acquisition loop. Besides the base's errors, throws
+   * {@link SemaphoreConflictError} when `<prefix>/.lock` is not a semaphore record (e.g. a mutex),
+   * {@link SemaphoreLimitConflictError} when the record has another limit, and {@link SemaphoreFailedError}
+   * when the record cannot be decoded.
    */
-  async acquire(options: SemaphoreAcquireOptions = {}): Promise<SemaphoreHandle | undefined> {
-    if (this.#acquiring || this.isHeld) throw new SemaphoreHeldError();
-    const { signal } = options;
-    if (signal?.aborted) return undefined;
-    this.#acquiring = true;
+  protected override async contend(session: ContenderSession, signal: AbortSignal | undefined): Promise<true | undefined> {
+    await this.#enterContention(session);
+    return this.#waitForSlot(session, signal);
+  }
+
+  protected override makeHandle(session: ContenderSession, _won: true, signal: AbortSignal, release: () => Promise<void>): SemaphoreHandle {
+    return {
+      prefix: this.#o.prefix,
+      session: session.id,
+      contenderKey: this.#contenderKey(session.id),
+      signal,
+      release,
+    };
+  }
+
+  protected override watch(session: ContenderSession, _won: true, settings: MonitorSettings): Promise<HoldingLoss | undefined> {
+    const o = this.#o;
+    return monitorHolding<KvPair[]>({
+      ...settings,
+      read: (index, signal) => this.client.kv.list(this.#listPrefix(), { index, consistency: 'consistent', signal }),
+      check: (pairs) => {
+        const lockPair = pairs.find((p) => p.key === o.lockKey);
+        if (lockPair === undefined) return 'key-deleted';
+        const record = this.#decode(lockPair);
+        pruneDeadHolders(record, pairs);
+        return record.holders.has(session.id) ? undefined : 'holder-removed';
+      },
+      startIndex: 0n,
+    });
+  }
+
+  /** Go's `Release`: removes the holder by check-and-set, then deletes the contender key. */
+  protected override async leave(session: string): Promise<void> {
     try {
-      let session: ContenderSession;
-      try {
-        session = await openContenderSession(this.#client, this.#o.session, this.#o.create);
-      } catch (err) {
-        throw new SemaphoreFailedError('failed to create session', err);
-      }
-      let held: boolean;
-      try {
-        await this.#enterContention(session);
-        held = await this.#waitForSlot(session, signal);
-      } catch (err) {
-        await closeContenderSession(session);
-        throw err;
-      }
-      if (!held) {
-        await closeContenderSession(session);
-        return undefined;
-      }
-      return this.#hold(session);
-    } finally {
-      this.#acquiring = false;
+      await this.#leave(session);
+    } catch (err) {
+      throw err instanceof SemaphoreFailedError ? err : new SemaphoreFailedError('failed to release semaphore', err);
     }
   }
 
-  /**
-   * Releases the slot (Go's `Release`): removes this session from the holders by check-and-set, deletes the
-   * contender key, then destroys the session this semaphore created. After the slot was lost, resolves once
-   * the loss's cleanup is done.
-   *
-   * @throws {@link SemaphoreNotHeldError} when not held; {@link SemaphoreFailedError} when a request fails
-   *   (the owned session is destroyed anyway, which frees the slot for the next pruning reader).
-   */
-  async release(): Promise<void> {
-    const holding = this.#holding;
-    if (holding === undefined) throw new SemaphoreNotHeldError();
-    await this.#release(holding);
+  /** Unlike a lock key, the holders record outlives a caller's session, so it is always tidied. */
+  protected override leavesAfterLoss(): boolean {
+    return true;
   }
 
   /**
-   * Deletes `<prefix>/.lock` when no live holder remains (Go's `Destroy`); contender keys are left alone.
-   *
-   * @throws {@link SemaphoreHeldError} when this object holds a slot; {@link SemaphoreConflictError} when
-   *   `.lock` is not a semaphore record; {@link SemaphoreInUseError} when live holders remain;
-   *   {@link SemaphoreFailedError} on request or decoding failures.
+   * Deletes `<prefix>/.lock` when no live holder remains; contender keys are left alone. Throws
+   * {@link SemaphoreConflictError} when `.lock` is not a semaphore record, {@link SemaphoreInUseError} when
+   * live holders remain, {@link SemaphoreFailedError} on request or decoding failures.
    */
-  async destroy(): Promise<void> {
-    if (this.#acquiring || this.isHeld) throw new SemaphoreHeldError();
+  protected override async destroyUnheld(): Promise<void> {
     let pairs: KvPair[];
     try {
-      pairs = (await this.#client.kv.list(this.#listPrefix(), { consistency: 'default' })).value;
+      pairs = (await this.client.kv.list(this.#listPrefix(), { consistency: 'default' })).value;
     } catch (err) {
       throw new SemaphoreFailedError('failed to read prefix', err);
     }
@@ -293,7 +228,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> {
     if (record.holders.size > 0) throw new SemaphoreInUseError();
     let deleted: boolean;
     try {
-      deleted = await this.#client.kv.delete(this.#o.lockKey, { cas: lockPair.modifyIndex });
+      deleted = await this.client.kv.delete(this.#o.lockKey, { cas: lockPair.modifyIndex });
     } catch (err) {
       throw new SemaphoreFailedError('failed to remove semaphore', err);
     }
@@ -304,42 +239,31 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> {
   async #enterContention(session: ContenderSession): Promise<void> {
     let made: boolean;
     try {
-      made = await this.#client.kv.acquire(this.#contenderKey(session.id), this.#o.value, session.id, { flags: SEMAPHORE_FLAG_VALUE });
+      made = await this.client.kv.acquire(this.#contenderKey(session.id), this.#o.value, session.id, { flags: SEMAPHORE_FLAG_VALUE });
     } catch (err) {
       throw new SemaphoreFailedError('failed to make contender entry', err);
     }
     if (!made) throw new SemaphoreFailedError('failed to make contender entry', undefined);
   }
 
-  /** Go's acquisition loop; `false` when abandoned (signal or one-shot timeout). */
-  async #waitForSlot(session: ContenderSession, userSignal: AbortSignal | undefined): Promise<boolean> {
+  /** Go's acquisition loop; `undefined` when abandoned (signal or one-shot timeout). */
+  async #waitForSlot(session: ContenderSession, userSignal: AbortSignal | undefined): Promise<true | undefined> {
     const o = this.#o;
-    const kv = this.#client.kv;
-    const signal = anySignal(userSignal, session.renewer?.signal);
-    const abandoned = (): false => {
-      const lost = session.renewer?.lostError;
-      if (lost !== undefined) throw lost;
-      return false;
-    };
+    const kv = this.client.kv;
+    const contention = new Contention(session, userSignal, o.waitTime, o.tryOnce);
+    const { signal } = contention;
 
-    const start = monotonicNow();
-    let attempts = 0;
     let index = 0n;
-    let wait = o.waitTime;
     for (;;) {
-      if (signal.aborted) return abandoned();
-      if (o.tryOnce && attempts > 0) {
-        const elapsed = monotonicNow() - start;
-        if (elapsed > o.waitTime) return false;
-        wait = o.waitTime - elapsed;
-      }
-      attempts++;
+      if (signal.aborted) return contention.abandoned();
+      const wait = contention.nextWait();
+      if (wait === undefined) return undefined;
 
       let listing: QueryResult<KvPair[]>;
       try {
         listing = await kv.list(this.#listPrefix(), { index, wait, consistency: 'default', signal });
       } catch (err) {
-        if (signal.aborted) return abandoned();
+        if (signal.aborted) return contention.abandoned();
         throw new SemaphoreFailedError('failed to read prefix', err);
       }
       const lockPair = listing.value.find((p) => p.key === o.lockKey);
@@ -372,99 +296,16 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> {
         continue;
       }
       if (signal.aborted) {
-        await this.#leaveQuietly(session.id);
-        return abandoned();
+        await this.leaveQuietly(session.id);
+        return contention.abandoned();
       }
       return true;
     }
   }
 
-  #hold(session: ContenderSession): SemaphoreHandle {
-    const holding: Holding = {
-      state: 'held',
-      session,
-      ended: new AbortController(),
-      monitor: new AbortController(),
-      handle: undefined,
-      cleanup: Promise.resolve(),
-    };
-    const handle: SemaphoreHandle = {
-      prefix: this.#o.prefix,
-      session: session.id,
-      contenderKey: this.#contenderKey(session.id),
-      signal: holding.ended.signal,
-      release: () => this.#release(holding),
-    };
-    holding.handle = handle;
-    this.#holding = holding;
-    session.renewer?.once('lost', (err) => this.#lose(holding, new SemaphoreLostError(this.#o.prefix, 'session-expired', err)));
-    this.#monitor(holding).catch((err: unknown) => this.#lose(holding, new SemaphoreLostError(this.#o.prefix, 'monitor-failed', err)));
-    this.emit('acquired', handle);
-    return handle;
-  }
-
-  async #monitor(holding: Holding): Promise<void> {
-    const o = this.#o;
-    const loss = await monitorHolding<KvPair[]>({
-      read: (index, signal) => this.#client.kv.list(this.#listPrefix(), { index, consistency: 'consistent', signal }),
-      check: (pairs) => {
-        const lockPair = pairs.find((p) => p.key === o.lockKey);
-        if (lockPair === undefined) return 'key-deleted';
-        const record = this.#decode(lockPair);
-        pruneDeadHolders(record, pairs);
-        return record.holders.has(holding.session.id) ? undefined : 'holder-removed';
-      },
-      startIndex: 0n,
-      retries: o.monitorRetries,
-      retryTime: o.monitorRetryTime,
-      signal: holding.monitor.signal,
-      onRetry: (err, left) => this.emit('monitorRetry', err, left),
-    });
-    if (loss !== undefined) this.#lose(holding, new SemaphoreLostError(o.prefix, loss.reason, loss.cause));
-  }
-
-  #lose(holding: Holding, error: SemaphoreLostError): void {
-    if (holding.state !== 'held') return;
-    holding.state = 'lost';
-    holding.monitor.abort();
-    holding.cleanup = this.#cleanUpAfterLoss(holding);
-    holding.ended.abort(error);
-    this.emit('lost', error);
-  }
-
-  /**
-   * A lost holding must not linger: an owned session is destroyed (its contender key goes with it and
-   * readers prune it from the holders); with a caller's session, what release would do is done quietly.
-   */
-  async #cleanUpAfterLoss(holding: Holding): Promise<void> {
-    if (holding.session.renewer !== undefined) await closeContenderSession(holding.session);
-    else await this.#leaveQuietly(holding.session.id);
-  }
-
-  async #release(holding: Holding): Promise<void> {
-    if (holding.state === 'closed') throw new SemaphoreNotHeldError();
-    if (holding.state === 'lost') {
-      holding.state = 'closed';
-      await holding.cleanup;
-      return;
-    }
-    holding.state = 'closed';
-    holding.monitor.abort();
-    let failure: SemaphoreFailedError | undefined;
-    try {
-      await this.#leave(holding.session.id);
-    } catch (err) {
-      failure = err instanceof SemaphoreFailedError ? err : new SemaphoreFailedError('failed to release semaphore', err);
-    }
-    await closeContenderSession(holding.session);
-    holding.ended.abort(new SemaphoreReleasedError(this.#o.prefix));
-    this.emit('released');
-    if (failure !== undefined) throw failure;
-  }
-
   /** Removes `session` from the holders (CAS, re-read on conflict), then deletes its contender key. */
   async #leave(session: string): Promise<void> {
-    const kv = this.#client.kv;
+    const kv = this.client.kv;
     for (;;) {
       let pair: KvPair | undefined;
       try {
@@ -486,14 +327,6 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> {
       await kv.delete(this.#contenderKey(session));
     } catch (err) {
       throw new SemaphoreFailedError('failed to remove contender entry', err);
-    }
-  }
-
-  async #leaveQuietly(session: string): Promise<void> {
-    try {
-      await this.#leave(session);
-    } catch {
-      // Best effort: an owned session is destroyed next, and dead holders are pruned by every reader.
     }
   }
 
