@@ -68,6 +68,35 @@ describe('cli progress bar', () => {
       expect(ctx.stdout.text).to.match(/big: published 1200100 bytes/);
     });
 
+    it('draws a bar for the upload of the stored data too', async () => {
+      await writeFile(path.join(dir, 'big'), `${'u'.repeat(99)}\n`.repeat(12_002));
+      const ctx = testContext({ cwd: dir, isTTY: true });
+      Object.assign(ctx.stderr, { isTTY: true, columns: 100 });
+      const code = await run(['in', '-k', 'bigup', '-f', 'big', '--http-addr', agent.url], ctx);
+      expect(code, ctx.stderr.text).to.equal(0);
+      expect(ctx.stderr.text).to.include('publishing bigup [');
+    });
+
+    it('kvx out draws a bar while the stored data downloads', async () => {
+      await writeFile(path.join(dir, 'big'), `${'d'.repeat(99)}\n`.repeat(12_003));
+      expect(await run(['in', '-k', 'bigdown', '-f', 'big', '--http-addr', agent.url], testContext({ cwd: dir }))).to.equal(0);
+      const ctx = testContext({ cwd: dir, isTTY: true });
+      Object.assign(ctx.stderr, { isTTY: true, columns: 100 });
+      const code = await run(['out', '-k', 'bigdown', '-f', 'copy', '--http-addr', agent.url], ctx);
+      expect(code, ctx.stderr.text).to.equal(0);
+      expect(ctx.stderr.text).to.include('receiving bigdown [');
+      expect(ctx.stdout.text).to.match(/copy: written from bigdown/);
+    });
+
+    it('kvx out --json draws no bar', async () => {
+      await writeFile(path.join(dir, 'big'), `${'j'.repeat(99)}\n`.repeat(12_004));
+      expect(await run(['in', '-k', 'bigjson', '-f', 'big', '--http-addr', agent.url], testContext({ cwd: dir }))).to.equal(0);
+      const ctx = testContext({ cwd: dir, isTTY: true });
+      Object.assign(ctx.stderr, { isTTY: true, columns: 100 });
+      expect(await run(['out', '-k', 'bigjson', '-f', 'copy', '--json', '--http-addr', agent.url], ctx)).to.equal(0);
+      expect(ctx.stderr.text).to.equal('');
+    });
+
     it('draws nothing when stderr is not a terminal', async () => {
       await writeFile(path.join(dir, 'big'), `${'y'.repeat(99)}\n`.repeat(12_000));
       const ctx = testContext({ cwd: dir, isTTY: false });

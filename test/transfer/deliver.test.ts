@@ -99,7 +99,7 @@ describe('transfer: deliver', () => {
     const err = await rejectsWith(deliver({ consul: h.consul, key: 'app', file: target(), exec: 'sh -c "exit 4"' }), 'KVX_EXEC_FAILED');
     expect((err as ExecFailedError).outcome?.exitCode).to.equal(4);
     expect(await readFile(target(), 'utf8')).to.equal(textLines(12));
-    expect(await listDir(dir)).to.deep.equal(['app.conf']);
+    expect(await listDir(dir)).to.deep.equal(['.app.conf.kvx-exec-pending', 'app.conf']);
   });
 
   it('kills an exec that runs past its timeout', async () => {

@@ -2,17 +2,18 @@
  * Reachability reports of a long-running command (`kvx out --watch`). The client's watches retry a transient
  * failure (agent down, connection refused, 5xx, open breaker) on their own and forever, which is right for a
  * delivery daemon, but they do it silently: without `--verbose` an operator had no sign that a watcher was
- * cut off from Consul. This module watches the watches: one warning line once a watch's request has failed
- * after the client's retries (then at most one per {@link UNREACHABLE_REPORT_INTERVAL_MS} while it lasts), and
- * one line when Consul answers again. A watch that reconnects sends a blocking query, which is answered only at
- * the next change or after minutes, so recovery is noticed by a cheap probe (`/v1/status/leader`) sent with
- * backoff while a failure lasts, as well as by any watch answer.
+ * cut off from Consul. This module turns the delivery loop's watch reports (`watchAndDeliver`'s `onWatchError`
+ * and `onWatchRecovered`) into operator lines: one warning line once a watch's request has failed after the
+ * client's retries (then at most one per {@link UNREACHABLE_REPORT_INTERVAL_MS} while it lasts), and
+ * one line when Consul answers again: when a failing watch is answered (the loop asks without blocking after a
+ * failure), or earlier when a cheap probe (`/v1/status/leader`), sent with backoff while a failure lasts,
+ * succeeds — the watches' own retry backoff grows to 30 s.
  *
  * @module
  */
 
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Consul, Watch, WatchOptions, WatchQuery } from '@kvx/client';
+import type { Consul } from '@kvx/client';
 import { oneLineMessage } from './errors.js';
 import type { Output } from './output.js';
 
@@ -31,7 +32,7 @@ function isTransient(err: unknown): boolean {
 
 /** Tracks which watches are failing and reports changes on stderr. */
 export class ConsulHealth {
-  private readonly failing = new Set<number>();
+  private readonly failing = new Set<string>();
   private since = 0;
   private lastWarning = -Infinity;
   private probing = false;
@@ -52,7 +53,7 @@ export class ConsulHealth {
   ) {}
 
   /** Watch `id`'s request failed with `err`. */
-  failed(id: number, err: unknown): void {
+  failed(id: string, err: unknown): void {
     if (!isTransient(err)) return;
     const t = this.now();
     if (this.failing.size === 0) this.since = t;
@@ -63,8 +64,8 @@ export class ConsulHealth {
     this.out.warn(`cannot reach Consul at ${this.consul.address} (${oneLineMessage(err)}); still retrying`);
   }
 
-  /** Watch `id`'s request was answered. */
-  succeeded(id: number): void {
+  /** Watch `id` is answered again after failing. */
+  succeeded(id: string): void {
     if (this.failing.delete(id) && this.failing.size === 0) this.recovered();
   }
 
@@ -94,28 +95,4 @@ export class ConsulHealth {
       this.probing = false;
     }
   }
-}
-
-/**
- * `consul` as seen by a library that starts watches: each watch's query reports its outcomes to `health`.
- * Everything else is the client itself.
- */
-export function healthReporting(consul: Consul, health: ConsulHealth): Consul {
-  let next = 0;
-  const watch = <T>(query: WatchQuery<T>, options?: WatchOptions): Watch<T> => {
-    const id = next++;
-    return consul.watch(async (o) => {
-      try {
-        const result = await query(o);
-        health.succeeded(id);
-        return result;
-      } catch (err) {
-        if (o.signal?.aborted !== true) health.failed(id, err);
-        throw err;
-      }
-    }, options);
-  };
-  return new Proxy(consul, {
-    get: (target, prop, receiver): unknown => (prop === 'watch' ? watch : Reflect.get(target, prop, receiver)),
-  });
 }

@@ -31,6 +31,7 @@ export async function inCommand(ctx: CommandContext, args: InArgs): Promise<numb
     out.debug(`read ${input.content.length} bytes from ${input.source}`);
     return withConsul(ctx, args, out, async ({ consul, config, metrics, logger, signal }) => {
       const maxValueSize = args.maxValueSize ?? config?.maxValueSize;
+      const upload = Progress.for(ctx, out, `publishing ${args.key}`);
       const result = await publish({
         consul,
         metrics,
@@ -46,7 +47,8 @@ export async function inCommand(ctx: CommandContext, args: InArgs): Promise<numb
         ...(args.compress === undefined ? {} : { compress: args.compress }),
         ...(maxValueSize === undefined ? {} : { maxValueSize }),
         ...execFields(args),
-      });
+        onProgress: (done, total) => upload.update(done, total),
+      }).finally(() => upload.stop());
       report(out, result);
       return ExitCode.OK;
     });

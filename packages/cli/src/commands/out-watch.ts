@@ -16,7 +16,7 @@ import { oneLineMessage, UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { DEFAULT_PREFIX } from '../flags.js';
 import type { Output } from '../output.js';
-import { ConsulHealth, healthReporting } from '../consul-health.js';
+import { ConsulHealth } from '../consul-health.js';
 import { deliverFileOptions, reportDelivery } from './out.js';
 
 /** The files to watch, grouped by prefix (one `watchAndDeliver`, sharing one pin watch, per prefix). */
@@ -60,13 +60,12 @@ export async function outWatchCommand(ctx: CommandContext, args: OutArgs): Promi
       };
       signal.addEventListener('abort', onShutdown, { once: true });
       const health = new ConsulHealth(out, consul, ctx.now, controller.signal);
-      const watched = healthReporting(consul, health);
       const loops: WatchDelivery[] = [];
       try {
         for (const [prefix, files] of byPrefix) {
           loops.push(
             await watchAndDeliver({
-              consul: watched,
+              consul,
               metrics,
               logger,
               prefix,
@@ -76,6 +75,8 @@ export async function outWatchCommand(ctx: CommandContext, args: OutArgs): Promi
               ...(args.consistent === true ? { stale: false } : {}),
               onResult: (result) => reportDelivery(out, result),
               onError: (error, target) => reportFailure(out, error, target),
+              onWatchError: (error, target) => health.failed(`${prefix}\0${target.watch}\0${target.file}`, error),
+              onWatchRecovered: (target) => health.succeeded(`${prefix}\0${target.watch}\0${target.file}`),
             }),
           );
           for (const f of files) out.debug(`watching ${prefix}/${f.key} -> ${f.file}`);

@@ -14,6 +14,7 @@ import type { CommandContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { Progress } from '../progress.js';
 import { execFields } from './shared.js';
 
 /** Runs `kvx out`. */
@@ -22,6 +23,7 @@ export async function outCommand(ctx: CommandContext, args: OutArgs): Promise<nu
   return guarded(ctx, args, async (out) => {
     const { key, file } = requireTarget(args);
     return withConsul(ctx, args, out, async ({ consul, metrics, logger, signal }) => {
+      const download = Progress.for(ctx, out, `receiving ${key}`);
       const result = await deliver({
         consul,
         signal,
@@ -29,7 +31,8 @@ export async function outCommand(ctx: CommandContext, args: OutArgs): Promise<nu
         logger,
         ...deliverFileOptions(ctx, { ...args, key, file }),
         ...(args.prefix === undefined ? {} : { prefix: args.prefix }),
-      });
+        onProgress: (done, total) => download.update(done, total),
+      }).finally(() => download.stop());
       reportDelivery(out, result);
       return ExitCode.OK;
     });
@@ -79,13 +82,15 @@ export function reportDelivery(out: Output, r: DeliverResult, latencyMs?: number
     chunks: r.chunks,
     index: r.index,
     repaired: r.repaired,
+    execRetried: r.execRetried,
     exec: r.exec === undefined ? undefined : { exitCode: r.exec.exitCode, durationMs: Math.round(r.exec.durationMs) },
     ...(latencyMs === undefined ? {} : { latencyMs: Math.round(latencyMs) }),
   });
   const latency = latencyMs === undefined ? '' : ` in ${Math.round(latencyMs)} ms`;
   if (r.status === 'unchanged') {
     const repaired = [r.repaired.mode ? 'mode' : '', r.repaired.owner ? 'owner' : ''].filter(Boolean).join(' and ');
-    out.info(`${r.file}: up to date (checksum ${r.checksum.slice(0, 12)})${repaired ? `, repaired ${repaired}` : ''}`);
+    const retried = r.exec === undefined ? '' : `, exec of the previous failed run retried ok in ${Math.round(r.exec.durationMs)} ms`;
+    out.info(`${r.file}: up to date (checksum ${r.checksum.slice(0, 12)})${repaired ? `, repaired ${repaired}` : ''}${retried}`);
     return;
   }
   const exec = r.exec === undefined ? '' : `, exec ok in ${Math.round(r.exec.durationMs)} ms`;

@@ -69,6 +69,8 @@ export interface WriteChunksOptions {
   /** Chunk uploads in flight. */
   concurrency: number;
   signal?: AbortSignal | undefined;
+  /** Called after each chunk was stored, with the bytes stored so far and the total. */
+  onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
 /** Uploads the stored bytes as chunks of a new version directory (guard first). */
@@ -81,9 +83,12 @@ export async function writeChunks(consul: Consul, layout: KeyLayout, stored: Buf
   if (guard === undefined) throw new Error(`Consul returned no result for setting ${layout.guard(id)}`);
   const count = Math.ceil(stored.length / options.chunkSize);
   const indexes = Array.from({ length: count }, (_, n) => n);
+  let done = 0;
   await mapLimit(indexes, options.concurrency, async (n) => {
     const slice = stored.subarray(n * options.chunkSize, Math.min(stored.length, (n + 1) * options.chunkSize));
     await consul.kv.put(layout.chunk(id, n), slice, signal);
+    done += slice.length;
+    options.onProgress?.(done, stored.length);
   });
   return {
     manifest: {
@@ -107,15 +112,20 @@ export async function readChunks(
   consul: Consul,
   layout: KeyLayout,
   manifest: ChunkManifest,
-  options: QueryOptions & { concurrency: number },
+  options: QueryOptions & { concurrency: number; onProgress?: ((done: number, total: number) => void) | undefined },
 ): Promise<Buffer | undefined> {
-  const { concurrency, ...query } = options;
+  const { concurrency, onProgress, ...query } = options;
+  let done = 0;
   const indexes = Array.from({ length: manifest.chunks }, (_, n) => n);
   let missing = false;
   const parts = await mapLimit(indexes, concurrency, async (n) => {
     if (missing) return Buffer.alloc(0);
     const { value } = await consul.kv.getRaw(layout.chunk(manifest.id, n), query);
     if (value === undefined) missing = true;
+    else {
+      done += value.length;
+      onProgress?.(done, manifest.storedSize);
+    }
     return value ?? Buffer.alloc(0);
   });
   if (missing) return undefined;

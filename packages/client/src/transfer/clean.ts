@@ -1,6 +1,7 @@
 /**
  * `clean`: removes the local side files of a target — kvexpress's `<file>.compare`, `<file>.last`,
- * `<file>.kvexpress` (its temp file) and kvx's leftover temp files `.<file>.kvx-*.tmp` — and, with
+ * `<file>.kvexpress` (its temp file), kvx's leftover temp files `.<file>.kvx-*.tmp` and its pending-exec marker
+ * `.<file>.kvx-exec-pending` (so the owed command is forgotten) — and, with
  * `removeFile` (kvexpress `clean` always did it), the file itself. No Consul access.
  *
  * @module
@@ -11,6 +12,7 @@ import { resolve } from 'node:path';
 
 import { leftoverTempFiles } from './atomic-write.js';
 import { InputError } from './errors.js';
+import { execPendingPath } from './exec-pending.js';
 
 /** Options of {@link clean}. */
 export interface CleanOptions {
@@ -23,7 +25,7 @@ export interface CleanOptions {
 /** Removes the side files (see the module documentation); returns the paths it removed. */
 export async function clean(options: CleanOptions): Promise<string[]> {
   const file = resolve(options.file);
-  const candidates = [`${file}.compare`, `${file}.last`, `${file}.kvexpress`, ...(await leftoverTempFiles(file))];
+  const candidates = [`${file}.compare`, `${file}.last`, `${file}.kvexpress`, execPendingPath(file), ...(await leftoverTempFiles(file))];
   if (options.removeFile) candidates.unshift(file);
   const removed: string[] = [];
   for (const path of candidates) {

@@ -32,6 +32,8 @@ export interface ReadContentOptions {
   /** How many times a vanished chunked version is re-read before giving up. Default: `5`. */
   maxRereads?: number;
   signal?: AbortSignal;
+  /** Called with the stored bytes read so far and their total: per chunk, or once for an inline value. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** The content of a snapshot. */
@@ -61,11 +63,16 @@ export async function readContent(consul: Consul, snapshot: KeySnapshot, options
     }
     if (data.flags === DataFlags.PLAIN || data.flags === DataFlags.BROTLI) {
       const decoded = await decodeValue(layout.data, data.value, data.flags, compress);
+      options.onProgress?.(data.value.length, data.value.length);
       return { snapshot: current, ...decoded, storedSize: data.value.length, manifest: undefined };
     }
     if (data.flags !== DataFlags.CHUNKED) throw new UnknownEncodingError(layout.data, data.flags);
     const manifest = parseManifest(layout.data, data.value);
-    const stored = await readChunks(consul, layout, manifest, { ...query, concurrency: options.chunkConcurrency ?? 4 });
+    const stored = await readChunks(consul, layout, manifest, {
+      ...query,
+      concurrency: options.chunkConcurrency ?? 4,
+      onProgress: options.onProgress,
+    });
     if (stored !== undefined) {
       const decoded = await decodeValue(layout.data, stored, manifest.encoding === 'brotli' ? DataFlags.BROTLI : DataFlags.PLAIN, false);
       return { snapshot: current, content: decoded.content, encoding: decoded.encoding, storedSize: stored.length, manifest };

@@ -53,6 +53,11 @@ export interface DeliverOptions extends TransferOptions, DeliverFileOptions {
   hostname?: string;
   /** Consistency of the reads. Default: the client's. */
   consistency?: Consistency;
+  /**
+   * Called with the stored bytes read so far and their total: after each chunk of chunked content, and once
+   * for an inline value. Default: none.
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** What a delivery did. */
@@ -118,7 +123,12 @@ export class FileDelivery {
    * Delivers the content a snapshot describes. `pin` is this host's pin reason (`undefined`: not pinned).
    * Throws the typed errors of the module documentation.
    */
-  async apply(snapshot: KeySnapshot, pin: string | undefined, signal?: AbortSignal): Promise<DeliverResult> {
+  async apply(
+    snapshot: KeySnapshot,
+    pin: string | undefined,
+    signal?: AbortSignal,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<DeliverResult> {
     const started = performance.now();
     const { consul, metrics, logger, direction } = this.ctx;
     const { key } = this.layout;
@@ -136,6 +146,7 @@ export class FileDelivery {
     const resolved = await readContent(consul, snapshot, {
       ...(this.ctx.consistency === undefined ? {} : { consistency: this.ctx.consistency }),
       ...(signal === undefined ? {} : { signal }),
+      ...(onProgress === undefined ? {} : { onProgress }),
       compress: this.options.compress ?? false,
       chunkConcurrency: this.chunkConcurrency,
     });
@@ -187,5 +198,5 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
     readPin(options.consul, delivery.pinKey, query),
     readSnapshot(options.consul, delivery.layout, query),
   ]);
-  return delivery.apply(snapshot, pin, options.signal);
+  return delivery.apply(snapshot, pin, options.signal, options.onProgress);
 }

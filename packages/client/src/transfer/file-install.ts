@@ -3,10 +3,15 @@
  *
  * - when the file already hashes to the content's checksum it is not rewritten and `exec` does not run, but
  *   a drifted mode or owner is repaired in place (kvexpress left both alone); that decision always reads the
- *   file;
+ *   file. The exception: a pending-exec marker for this checksum (exec-pending.ts) says the command of this
+ *   version never succeeded, so it runs again;
  * - otherwise atomic-write.ts replaces it, with `validate` run on the staged temp file before the swap;
  * - then, after a random `splay` delay (so a fleet does not reload at once), `exec` runs with `KVX_KEY`,
- *   `KVX_FILE`, `KVX_CHECKSUM` and `KVX_PREVIOUS_CHECKSUM`.
+ *   `KVX_FILE`, `KVX_CHECKSUM` and `KVX_PREVIOUS_CHECKSUM`. With an `exec`, the pending-exec marker is written
+ *   before the rename and removed once the command succeeded.
+ *
+ * `exec` and `validate` are parsed when the installer is prepared, so a command that can never run is an
+ * `InvalidArgumentError` before any file is touched.
  *
  * The checksum of a file about to be replaced (`previousChecksum`, `KVX_PREVIOUS_CHECKSUM`) is remembered from
  * the installer's last write or read rather than read again, as long as one `stat` shows the same device,
@@ -24,7 +29,8 @@ import { resolve } from 'node:path';
 import { sleep } from '../transport/rate-limit.js';
 import { checkMode, DEFAULT_FILE_MODE, repairAttributesOf, replaceFile, type AttributeRepair } from './atomic-write.js';
 import { digestFile } from './checksum.js';
-import type { Command, CommandResult } from './exec.js';
+import { readExecPending, removeExecPending, writeExecPending } from './exec-pending.js';
+import { commandArgv, type Command, type CommandResult } from './exec.js';
 import { runExec, runValidate, type HookEnv, type HookSpec } from './hooks.js';
 import type { TransferLogger } from './logger.js';
 import { resolveOwner, type FileOwner } from './owner.js';
@@ -74,6 +80,11 @@ export interface InstallResult {
   exec: CommandResult | undefined;
   /** The random delay applied before `exec`, in ms (`0` when no command ran). */
   splayMs: number;
+  /**
+   * The file was already up to date but the command of this version had not succeeded yet (it failed, or kvx
+   * stopped before running it), so it ran again (see exec-pending.ts).
+   */
+  execRetried: boolean;
 }
 
 /** Who is installing, for metrics and logs. */
@@ -132,6 +143,9 @@ export class FileInstaller {
     this.splay = durationOption('splay', options.splay, 0);
     this.force = options.force ?? false;
     const shell = options.shell ?? false;
+    // Parsed now so that a command that could never run fails before the file is touched, not after.
+    if (options.exec !== undefined) commandArgv(options.exec, shell);
+    if (options.validate !== undefined) commandArgv(options.validate, shell);
     this.exec =
       options.exec === undefined
         ? undefined
@@ -190,7 +204,12 @@ export class FileInstaller {
         logger('debug', 'file already up to date', { key, file: this.file, checksum });
       }
       metrics.count('unchanged', direction, key, 'file_checksums_match');
-      return { status: 'unchanged', file: this.file, previousChecksum, repaired, validate: undefined, exec: undefined, splayMs: 0 };
+      const unchanged = { status: 'unchanged' as const, file: this.file, previousChecksum, repaired, validate: undefined };
+      const pending = this.exec === undefined ? undefined : await readExecPending(this.file);
+      if (pending?.checksum !== checksum) return { ...unchanged, exec: undefined, splayMs: 0, execRetried: false };
+      logger('warn', 'file up to date but its command has not succeeded yet; running it again', { key, file: this.file, checksum });
+      const env = { KVX_KEY: key, KVX_FILE: this.file, KVX_CHECKSUM: checksum, KVX_PREVIOUS_CHECKSUM: pending.previousChecksum };
+      return { ...unchanged, ...(await this.runOwedExec(env, ctx)), execRetried: true };
     }
     const env: HookEnv = {
       KVX_KEY: key,
@@ -200,16 +219,19 @@ export class FileInstaller {
     };
     let validate: CommandResult | undefined;
     const validateSpec = this.validate;
+    const owesExec = this.exec !== undefined;
     this.known = undefined;
     let written: BigIntStats;
     try {
       written = await replaceFile(this.file, content, {
         ...this.attributes,
-        ...(validateSpec === undefined
+        ...(validateSpec === undefined && !owesExec
           ? {}
           : {
               beforeRename: async (temp: string) => {
-                validate = await runValidate(validateSpec, temp, env, logger, signal);
+                if (validateSpec !== undefined) validate = await runValidate(validateSpec, temp, env, logger, signal);
+                // Before the rename: a crash between the rename and the command must still leave it owed.
+                if (owesExec) await writeExecPending(this.file, { checksum, previousChecksum: previousChecksum ?? '' });
               },
             }),
       });
@@ -224,22 +246,32 @@ export class FileInstaller {
     if (validateSpec === undefined) this.known = knownVersion(checksum, written);
     metrics.count(ctx.writtenMetric, direction, key);
     logger('info', 'file written', { key, file: this.file, checksum, previousChecksum, size: content.length });
-    let exec: CommandResult | undefined;
-    let delay = 0;
-    if (this.exec !== undefined) {
-      delay = Math.floor(Math.random() * this.splay);
-      if (delay > 0) {
-        logger('debug', 'splay before exec', { key, delayMs: delay });
-        await sleep(delay, signal);
-      }
-      try {
-        exec = await runExec(this.exec, env, logger, signal);
-      } catch (err) {
-        metrics.count('exec_failed', direction, key, 'exec');
-        metrics.event('failure', `Exec failed after delivering ${this.file}`, (err as Error).message, 'error', direction, key, 'exec');
-        throw err;
-      }
+    const ran = owesExec ? await this.runOwedExec(env, ctx) : { exec: undefined, splayMs: 0 };
+    return { status: 'written', file: this.file, previousChecksum, repaired: { mode: false, owner: false }, validate, ...ran, execRetried: false };
+  }
+
+  /**
+   * Runs `exec` after the splay and clears the pending-exec marker once it succeeded; a failure leaves the
+   * marker, so the next delivery of this version runs the command again.
+   */
+  private async runOwedExec(env: HookEnv, ctx: InstallContext): Promise<{ exec: CommandResult | undefined; splayMs: number }> {
+    const { key, direction, metrics, logger, signal } = ctx;
+    const spec = this.exec;
+    if (spec === undefined) return { exec: undefined, splayMs: 0 };
+    const delay = Math.floor(Math.random() * this.splay);
+    if (delay > 0) {
+      logger('debug', 'splay before exec', { key, delayMs: delay });
+      await sleep(delay, signal);
     }
-    return { status: 'written', file: this.file, previousChecksum, repaired: { mode: false, owner: false }, validate, exec, splayMs: delay };
+    let exec: CommandResult;
+    try {
+      exec = await runExec(spec, env, logger, signal);
+    } catch (err) {
+      metrics.count('exec_failed', direction, key, 'exec');
+      metrics.event('failure', `Exec failed after delivering ${this.file}`, (err as Error).message, 'error', direction, key, 'exec');
+      throw err;
+    }
+    await removeExecPending(this.file);
+    return { exec, splayMs: delay };
   }
 }

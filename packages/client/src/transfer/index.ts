@@ -41,7 +41,7 @@ export { readContent, type ReadContentOptions, type ResolvedContent } from './co
 export { publish, txnRequestSize, CONSUL_VALUE_LIMIT, type PublishOptions, type PublishResult } from './publish.js';
 export type { InstallOptions, InstallResult } from './file-install.js';
 export { deliver, type DeliverOptions, type DeliverFileOptions, type DeliverResult } from './deliver.js';
-export { watchAndDeliver, type WatchAndDeliverOptions, type WatchDelivery } from './watch-deliver.js';
+export { watchAndDeliver, type WatchAndDeliverOptions, type WatchDelivery, type WatchTarget } from './watch-deliver.js';
 export { raw, type RawOptions, type RawResult } from './raw.js';
 export { copy, type CopyOptions } from './copy.js';
 export { stop, start, type StopOptions, type StartOptions, type StopKeyResult } from './stop-key.js';

@@ -32,7 +32,7 @@ import { formatManifest, parseManifest } from './chunk-manifest.js';
 import { cleanupChunks, writeChunks, type WrittenChunks } from './chunk-store.js';
 import { decodeValue, encodeContent, type EncodedValue } from './codec.js';
 import { ConflictError, InputError, permissionDeniedInTxn, rethrowTxnDenial, StoppedError } from './errors.js';
-import type { Command, CommandResult } from './exec.js';
+import { commandArgv, type Command, type CommandResult } from './exec.js';
 import { runExec } from './hooks.js';
 import { DataFlags, KeyLayout } from './layout.js';
 import { lineCount, sortLines } from './lines.js';
@@ -99,6 +99,11 @@ export interface PublishOptions extends TransferOptions {
   execTimeout?: number;
   /** Direction tag of metrics. Default: `in` (`copy` uses `copy`). */
   direction?: Direction;
+  /**
+   * Called with the stored bytes sent so far and their total: after each chunk of chunked content, and once
+   * after the commit of an inline value. Not called when Consul already held the content. Default: none.
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** What {@link publish} did. */
@@ -201,6 +206,8 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const sideFileMode = checkMode(options.sideFileMode ?? DEFAULT_FILE_MODE);
   const onConflict = options.onConflict ?? 'retry';
   if (onConflict !== 'retry' && onConflict !== 'fail') throw new InvalidArgumentError(`onConflict must be "retry" or "fail"`);
+  // Parsed now: a command that could never run must fail before the commit, not after it.
+  if (options.exec !== undefined) commandArgv(options.exec, options.shell ?? false);
   const owner = options.owner === undefined ? undefined : await resolveOwner(options.owner);
   const signal = options.signal === undefined ? {} : { signal: options.signal };
 
@@ -292,6 +299,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
         chunkSize: maxValueSize,
         concurrency: chunkConcurrency,
         signal: options.signal,
+        onProgress: options.onProgress,
       });
       ops = commit(formatManifest(chunked.manifest), DataFlags.CHUNKED, chunked.manifest.chunks);
       ops.push({ verb: 'check-index', key: layout.guard(chunked.manifest.id), index: chunked.guardIndex });
@@ -312,6 +320,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     }
 
     const chunks = chunked?.manifest.chunks ?? 0;
+    if (chunked === undefined) options.onProgress?.(stored.value.length, stored.value.length);
     logger('info', 'published', { ...log, storedSize: stored.value.length, encoding: stored.encoding, chunks, index: dataIndex, attempt });
     try {
       const removed = await cleanupChunks(consul, layout, chunked?.manifest.id, dataIndex, options.signal);

@@ -16,7 +16,9 @@
  * hold deliveries back until they are removed; the newest version is then delivered.
  *
  * Failures never end the loop: delivery errors go to `onError`, and transient ones (Consul unreachable while
- * fetching chunks, a version replaced mid-read) are tried again after `restartDelay`; a watch that fails with a
+ * fetching chunks, a version replaced mid-read) are tried again after `restartDelay`; a failed `exec` command
+ * is run again (the file stays; its pending-exec marker says the command is owed) after `restartDelay`,
+ * doubling per consecutive failure up to 5 minutes; a watch that fails with a
  * non-retryable error (e.g. 403) is reported and restarted with capped exponential backoff (transient errors
  * and reconnects are handled inside the client's watch). Deliveries wait until the pin watch has answered
  * once, so a pinned file is never overwritten at start-up. `stop()` or the `signal` end everything, killing a
@@ -29,8 +31,8 @@ import { hostname as osHostname } from 'node:os';
 
 import type { RateLimit } from '../transport/rate-limit.js';
 import { sleep } from '../transport/rate-limit.js';
-import type { Consistency, KvPair } from '../api/types.js';
-import { InvalidArgumentError } from '../errors.js';
+import type { Consistency, KvPair, QueryOptions, QueryResult } from '../api/types.js';
+import { AbortedError, InvalidArgumentError } from '../errors.js';
 import { FileDelivery, type DeliverFileOptions, type DeliverResult, type DeliveryContext } from './deliver.js';
 import { normalizePrefix, DEFAULT_PREFIX } from './layout.js';
 import { SILENT } from './logger.js';
@@ -56,6 +58,24 @@ export interface WatchAndDeliverOptions extends TransferOptions {
   onResult?: (result: DeliverResult) => void;
   /** Called for each failure: typed delivery errors (stopped, pinned, verify, exec, …) and watch errors. */
   onError?: (error: unknown, target: { key: string; file: string }) => void;
+  /**
+   * Called for every failed request of a watch a file depends on, including the transient failures (Consul
+   * unreachable, 5xx, open breaker) that the watch retries by itself and `onError` never sees. The shared pin
+   * watch reports for every file of the call. Default: none.
+   */
+  onWatchError?: (error: unknown, target: WatchTarget & { attempt: number }) => void;
+  /** Called once a watch that failed is answered again, with how long it had been failing. Default: none. */
+  onWatchRecovered?: (target: WatchTarget & { downtimeMs: number }) => void;
+}
+
+/** The watch a report is about: a file's data watch, or the pin watch it shares with the other files. */
+export interface WatchTarget {
+  /** The file's key. */
+  key: string;
+  /** The file. */
+  file: string;
+  /** `data`: the watch of `<prefix>/<key>/`; `pins`: the shared watch of `<prefix>/locks/`. */
+  watch: 'data' | 'pins';
 }
 
 /** A running {@link watchAndDeliver}. */
@@ -98,7 +118,12 @@ interface TargetState {
   latest: KeySnapshot | undefined;
   pin: string | undefined;
   last: { dataIndex: bigint; checksumIndex: bigint } | undefined;
+  /** Consecutive failures of the exec command (backoff of its retries). */
+  execFailures: number;
 }
+
+/** Longest wait before running a failed exec command again, in ms. */
+const MAX_EXEC_RETRY_DELAY = 300_000;
 
 /** Starts keeping `files` delivered (see the module documentation). Option errors are thrown eagerly. */
 export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<WatchDelivery> {
@@ -118,7 +143,7 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
   };
   const states: TargetState[] = [];
   for (const file of options.files) {
-    states.push({ delivery: await FileDelivery.prepare(file, ctx), wakeup: new Wakeup(), latest: undefined, pin: undefined, last: undefined });
+    states.push({ delivery: await FileDelivery.prepare(file, ctx), wakeup: new Wakeup(), latest: undefined, pin: undefined, last: undefined, execFailures: 0 });
   }
   const files = new Set<string>();
   for (const { delivery } of states) {
@@ -144,6 +169,47 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
       logger('error', 'onResult callback threw', { error: String(err) });
     }
   };
+  const call = <A extends unknown[]>(name: string, fn: ((...args: A) => void) | undefined, ...args: A): void => {
+    try {
+      fn?.(...args);
+    } catch (err) {
+      logger('error', `${name} callback threw`, { error: String(err) });
+    }
+  };
+
+  /**
+   * `query` reporting its failures and its recovery to `onWatchError`/`onWatchRecovered` for `targets`. After a
+   * failure the next request does not block: a blocking reconnect would be answered only at the next change,
+   * so a recovery would go unnoticed for minutes (an unchanged index yields nothing, so this costs one read).
+   */
+  const observed = <T>(
+    watch: WatchTarget['watch'],
+    targets: readonly TargetState[],
+    query: (o: QueryOptions) => Promise<QueryResult<T>>,
+  ): ((o: QueryOptions) => Promise<QueryResult<T>>) => {
+    let attempt = 0;
+    let since = 0;
+    const about = (state: TargetState): WatchTarget => ({ key: state.delivery.layout.key, file: state.delivery.file, watch });
+    return async (o) => {
+      try {
+        const result = await query(attempt > 0 ? { ...o, index: 0n } : o);
+        if (attempt > 0) {
+          const downtimeMs = performance.now() - since;
+          attempt = 0;
+          for (const state of targets) call('onWatchRecovered', options.onWatchRecovered, { ...about(state), downtimeMs });
+        }
+        return result;
+      } catch (err) {
+        if (!signal.aborted && o.signal?.aborted !== true && !(err instanceof AbortedError)) {
+          if (attempt === 0) since = performance.now();
+          attempt++;
+          for (const state of targets) call('onWatchError', options.onWatchError, err, { ...about(state), attempt });
+        }
+        throw err;
+      }
+    };
+  };
+
   const watchOptions = {
     signal,
     ...(options.wait === undefined ? {} : { wait: options.wait }),
@@ -178,9 +244,10 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
 
   const locksPrefix = `${normalizePrefix(options.prefix ?? DEFAULT_PREFIX)}/locks/`.replace(/^\//, '');
   let pinsKnown = false;
+  const pinQuery = observed('pins', states, (o) => consul.kv.list(locksPrefix, { ...o, ...query }));
   const pinWatch = keepWatching(
     'pin',
-    () => consul.watch((o) => consul.kv.list(locksPrefix, { ...o, ...query }), watchOptions),
+    () => consul.watch(pinQuery, watchOptions),
     (result: { value: KvPair[] }) => {
       const pins = new Map(result.value.map((p) => [p.key, p.value]));
       const first = !pinsKnown;
@@ -204,17 +271,25 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
     },
   );
 
-  const dataWatches = states.map((state) =>
-    keepWatching(
+  const dataWatches = states.map((state) => {
+    const dataQuery = observed('data', [state], (o) => consul.kv.list(state.delivery.layout.dir, { ...o, ...query }));
+    return keepWatching(
       `data of "${state.delivery.layout.key}"`,
-      () => consul.watch((o) => consul.kv.list(state.delivery.layout.dir, { ...o, ...query }), watchOptions),
+      () => consul.watch(dataQuery, watchOptions),
       (result: { value: KvPair[]; index: bigint }) => {
         state.latest = snapshotFrom(state.delivery.layout, result.value, result.index);
         state.wakeup.notify();
       },
       (err) => report(err, state),
-    ),
-  );
+    );
+  });
+
+  const retryAfter = (state: TargetState, delay: number): void => {
+    void sleep(delay, signal).then(
+      () => state.wakeup.notify(),
+      () => undefined,
+    );
+  };
 
   const appliers = states.map(async (state) => {
     while (!signal.aborted) {
@@ -244,6 +319,7 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
       try {
         const result = await state.delivery.apply(snapshot, state.pin, signal);
         state.last = { dataIndex, checksumIndex };
+        state.execFailures = 0;
         deliver(result);
       } catch (err) {
         if (signal.aborted) break;
@@ -251,10 +327,12 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
         // A transient failure (Consul unreachable, a version replaced mid-read) is tried again on its own:
         // the next wake-up could be far away.
         if ((err as { retryable?: unknown }).retryable === true) {
-          void sleep(restartDelay, signal).then(
-            () => state.wakeup.notify(),
-            () => undefined,
-          );
+          retryAfter(state, restartDelay);
+        } else if ((err as { code?: unknown }).code === 'KVX_EXEC_FAILED') {
+          // The file is in place, so no change will come to retry the command: its pending-exec marker makes
+          // the next apply of this version run it again, with capped exponential backoff.
+          state.execFailures++;
+          retryAfter(state, Math.min(MAX_EXEC_RETRY_DELAY, restartDelay * 2 ** (state.execFailures - 1)));
         }
       }
     }

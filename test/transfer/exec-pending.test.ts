@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { clean, deliver, publish, sha256Hex, watchAndDeliver, type DeliverResult, type WatchDelivery } from '@kvx/client';
+import { listDir, rejectsWith, removeDir, startHarness, tempDir, textLines, waitFor, type Harness } from './helpers.js';
+
+describe('transfer: a failed exec is owed until it succeeds', () => {
+  let h: Harness;
+  let dir: string;
+  let running: WatchDelivery | undefined;
+  before(async () => {
+    h = await startHarness();
+    await publish({ consul: h.consul, key: 'owed', content: textLines(12) });
+  });
+  after(() => h.close());
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await running?.stop();
+    running = undefined;
+    await removeDir(dir);
+  });
+
+  const target = (): string => join(dir, 'hosts');
+  const marker = (): string => join(dir, '.hosts.kvx-exec-pending');
+  /** Logs "$KVX_CHECKSUM $KVX_PREVIOUS_CHECKSUM" and fails until the file `ok` exists. */
+  const reload = (): string[] => ['sh', '-c', `echo "$KVX_CHECKSUM $KVX_PREVIOUS_CHECKSUM" >> ${join(dir, 'runs')}; test -f ${join(dir, 'ok')}`];
+  const runs = async (): Promise<string[]> => (await readFile(join(dir, 'runs'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+
+  it('reruns the command of an unchanged file whose last run failed, with the original previous checksum', async () => {
+    await writeFile(target(), 'old\n');
+    await rejectsWith(deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() }), 'KVX_EXEC_FAILED');
+    expect(await readFile(target(), 'utf8')).to.equal(textLines(12));
+    await writeFile(join(dir, 'ok'), '');
+    const again = await deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() });
+    expect([again.status, again.execRetried, again.exec?.exitCode]).to.deep.equal(['unchanged', true, 0]);
+    const expected = `${sha256Hex(textLines(12))} ${sha256Hex('old\n')}`;
+    expect(await runs()).to.deep.equal([expected, expected]);
+  });
+
+  it('forgets the owed command once it succeeded', async () => {
+    await rejectsWith(deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() }), 'KVX_EXEC_FAILED');
+    await writeFile(join(dir, 'ok'), '');
+    await deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() });
+    const third = await deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() });
+    expect([third.status, third.execRetried, third.exec]).to.deep.equal(['unchanged', false, undefined]);
+    expect(await runs()).to.have.length(2);
+    expect(await listDir(dir)).to.deep.equal(['hosts', 'ok', 'runs']);
+  });
+
+  it('runs the command next time when the delivery stopped between the rename and the command', async () => {
+    const controller = new AbortController();
+    const interrupted = deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload(), splay: 10_000, signal: controller.signal });
+    await waitFor(async () => (await readFile(target(), 'utf8').catch(() => '')) === textLines(12), 5_000, 'the file');
+    controller.abort();
+    await interrupted.then(
+      () => expect.fail('the delivery should have been interrupted'),
+      () => undefined,
+    );
+    expect(await runs()).to.deep.equal([]);
+    await writeFile(join(dir, 'ok'), '');
+    const next = await deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() });
+    expect([next.status, next.execRetried]).to.deep.equal(['unchanged', true]);
+    expect(await runs()).to.have.length(1);
+  });
+
+  it('ignores a marker of another version', async () => {
+    await rejectsWith(deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() }), 'KVX_EXEC_FAILED');
+    await writeFile(marker(), `${JSON.stringify({ checksum: sha256Hex('other\n'), previousChecksum: '' })}\n`);
+    const again = await deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() });
+    expect([again.status, again.execRetried, again.exec]).to.deep.equal(['unchanged', false, undefined]);
+  });
+
+  it('clean removes the marker, so the owed command is forgotten', async () => {
+    await rejectsWith(deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() }), 'KVX_EXEC_FAILED');
+    expect(await clean({ file: target(), removeFile: false })).to.deep.equal([marker()]);
+    const again = await deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() });
+    expect(again.execRetried).to.equal(false);
+  });
+
+  it('watchAndDeliver retries a failed command with backoff until it succeeds', async () => {
+    const results: DeliverResult[] = [];
+    const errors: unknown[] = [];
+    running = await watchAndDeliver({
+      consul: h.consul,
+      files: [{ key: 'owed', file: target(), exec: reload() }],
+      rateLimit: false,
+      restartDelay: 20,
+      onResult: (r) => results.push(r),
+      onError: (e) => errors.push(e),
+    });
+    await waitFor(async () => (await runs()).length >= 2, 5_000, 'a retry of the command');
+    await writeFile(join(dir, 'ok'), '');
+    await waitFor(() => results.length === 1, 5_000, 'the successful retry');
+    expect([results[0]?.status, results[0]?.execRetried, results[0]?.exec?.exitCode]).to.deep.equal(['unchanged', true, 0]);
+    expect(errors.map((e) => (e as { code?: string }).code).every((c) => c === 'KVX_EXEC_FAILED')).to.equal(true);
+    expect(await listDir(dir)).to.deep.equal(['hosts', 'ok', 'runs']);
+  });
+});
