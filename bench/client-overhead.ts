@@ -72,7 +72,8 @@ async function compiledClient(): Promise<typeof Consul | string> {
     return 'skipped: packages/client is not built (npx tsc -b packages/client)';
   }
   const sources = await readdir(CLIENT_SRC, { recursive: true });
-  for (const f of sources) {
+  // Only TypeScript sources are compiled: a newer README or other file says nothing about the build.
+  for (const f of sources.filter((name) => name.endsWith('.ts'))) {
     if ((await stat(`${CLIENT_SRC}${f}`)).mtimeMs > built) return `skipped: packages/client/dist is older than src/${f} (npx tsc -b packages/client)`;
   }
   const mod = (await import(new URL('index.js', CLIENT_DIST).href)) as { Consul: typeof Consul };
