@@ -87,15 +87,24 @@ export async function kvGet(ctx: RequestContext): Promise<void> {
   });
 }
 
-function readable(ctx: RequestContext, entries: KvEntry[]): { visible: KvEntry[]; filtered: boolean } {
+function readable(ctx: RequestContext, entries: readonly KvEntry[]): { visible: readonly KvEntry[]; filtered: boolean } {
   if (!ctx.authz.enabled) return { visible: entries, filtered: false };
   const visible = entries.filter((e) => ctx.authz.canRead('key', e.key));
   return { visible, filtered: visible.length < entries.length };
 }
 
-function kvList(ctx: RequestContext, prefix: string, params: ReturnType<typeof parseReadParams>): Promise<void> {
+/**
+ * A blocking read of every entry under `prefix` whose reply body is built once per store state, token and
+ * `read` (the read's identity) and shared by identical readers woken by the same write.
+ */
+function prefixRead(
+  ctx: RequestContext,
+  prefix: string,
+  params: ReturnType<typeof parseReadParams>,
+  read: string,
+  build: (entries: readonly KvEntry[]) => SharedReply,
+): Promise<void> {
   const { store } = ctx.core;
-  const read = `list\0${prefix}\0${ctx.pretty ? 1 : 0}`;
   return blockingQuery(ctx, params, policy(ctx), () => {
     const entries = store.list(prefix);
     const index = BigInt(store.prefixIndex(prefix, entries));
@@ -104,21 +113,20 @@ function kvList(ctx: RequestContext, prefix: string, params: ReturnType<typeof p
       index,
       notFound: false,
       watch: (w) => store.waiters.watchPrefix(prefix, w),
-      respond: () =>
-        sendShared(
-          ctx,
-          index,
-          ctx.core.replies.reply(state, ctx.authz, read, () => {
-            const { visible, filtered } = readable(ctx, entries);
-            if (visible.length === 0) return emptyReply(404, filtered);
-            return jsonReply(
-              visible.map((e) => kvEntryJson(e)),
-              ctx.pretty,
-              filtered,
-            );
-          }),
-        ),
+      respond: () => sendShared(ctx, index, ctx.core.replies.reply(state, ctx.authz, read, () => build(entries))),
     };
+  });
+}
+
+function kvList(ctx: RequestContext, prefix: string, params: ReturnType<typeof parseReadParams>): Promise<void> {
+  return prefixRead(ctx, prefix, params, `list\0${prefix}\0${ctx.pretty ? 1 : 0}`, (entries) => {
+    const { visible, filtered } = readable(ctx, entries);
+    if (visible.length === 0) return emptyReply(404, filtered);
+    return jsonReply(
+      visible.map((e) => kvEntryJson(e)),
+      ctx.pretty,
+      filtered,
+    );
   });
 }
 
@@ -137,35 +145,19 @@ export function foldKeys(keys: readonly string[], prefix: string, separator: str
 }
 
 function kvKeys(ctx: RequestContext, prefix: string, params: ReturnType<typeof parseReadParams>): Promise<void> {
-  const { store } = ctx.core;
   const separator = ctx.query.get('separator') ?? ctx.query.get('seperator') ?? '';
   // The separator last: the prefix cannot contain NUL (unprintable paths are refused), the separator can.
   const read = `keys\0${prefix}\0${ctx.pretty ? 1 : 0}\0${separator}`;
-  return blockingQuery(ctx, params, policy(ctx), () => {
-    const entries = store.list(prefix);
-    const index = BigInt(store.prefixIndex(prefix, entries));
-    const state = store.lastIndex;
-    return {
-      index,
-      notFound: false,
-      watch: (w) => store.waiters.watchPrefix(prefix, w),
-      respond: () =>
-        sendShared(
-          ctx,
-          index,
-          ctx.core.replies.reply(state, ctx.authz, read, () => {
-            const all = foldKeys(
-              entries.map((e) => e.key),
-              prefix,
-              separator,
-            );
-            const visible = ctx.authz.enabled ? all.filter((k) => ctx.authz.canRead('key', k)) : all;
-            const filtered = visible.length < all.length;
-            if (visible.length === 0 && prefix !== '') return emptyReply(404, filtered);
-            return jsonReply(visible, ctx.pretty, filtered);
-          }),
-        ),
-    };
+  return prefixRead(ctx, prefix, params, read, (entries) => {
+    const all = foldKeys(
+      entries.map((e) => e.key),
+      prefix,
+      separator,
+    );
+    const visible = ctx.authz.enabled ? all.filter((k) => ctx.authz.canRead('key', k)) : all;
+    const filtered = visible.length < all.length;
+    if (visible.length === 0 && prefix !== '') return emptyReply(404, filtered);
+    return jsonReply(visible, ctx.pretty, filtered);
   });
 }
 
