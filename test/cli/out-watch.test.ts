@@ -140,6 +140,22 @@ describe('kvx out --watch', () => {
       ctx.signals.emit('SIGTERM');
       expect(await running).to.equal(ExitCode.OK);
     });
+
+    it('does not call Consul reachable while it answers without a leader', async () => {
+      await publish({ consul, key: 'wl', content: lines(12) });
+      const running = run(['out', '--watch', '-k', 'wl', '-f', 'hosts', '--retries', '0', '--http-addr', proxy.url], ctx);
+      await eventually('delivery', async () => (await contentOf(path.join(dir, 'hosts'))) === lines(12));
+      // What a cluster that lost its leader answers: KV reads fail, the status endpoint names no leader.
+      proxy.respond({ status: 500, body: 'No cluster leader', pathPrefix: '/v1/kv/', count: 1_000_000 });
+      proxy.respond({ status: 200, body: '""', headers: { 'content-type': 'application/json' }, pathPrefix: '/v1/status/leader', count: 1_000_000 });
+      await publish({ consul, key: 'wl', content: lines(13) });
+      await eventually('the warning', () => ctx.stderr.text.includes('cannot reach Consul'));
+      await eventually('a leaderless probe answer', () => proxy.count('/v1/status/leader') >= 1);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(ctx.stderr.text).not.to.include('reachable again');
+      ctx.signals.emit('SIGTERM');
+      expect(await running).to.equal(ExitCode.OK);
+    });
   });
 
   it('applies a files: entry\'s own compress and splay', async () => {

@@ -94,6 +94,17 @@ describe('coordination: Lock', () => {
     expect(await caught(l.release())).to.be.instanceOf(LockNotHeldError);
   });
 
+  it('leaves no listener on the session renewer once the lock is released', async () => {
+    const primitive = lock({ key: uniqueKey('lock') });
+    for (let cycle = 0; cycle < 3; cycle++) {
+      await mustAcquire(primitive);
+      const renewer = primitive.sessionRenewer;
+      expect(renewer?.listenerCount('lost'), `cycle ${cycle}`).to.equal(1);
+      await primitive.release();
+      expect(renewer?.listenerCount('lost'), `cycle ${cycle}`).to.equal(0);
+    }
+  });
+
   it('release clears the session, keeps value and flags, and destroys the owned session', async () => {
     const key = uniqueKey('release-layout');
     const l = lock({ key, value: 'kept' });

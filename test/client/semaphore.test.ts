@@ -70,6 +70,17 @@ describe('coordination: Semaphore', () => {
     expect(session?.['Behavior']).to.equal('delete');
   });
 
+  it('leaves no listener on the session renewer once the slot is released', async () => {
+    const primitive = semaphore({ prefix: uniqueKey('sem'), limit: 2 });
+    for (let cycle = 0; cycle < 3; cycle++) {
+      await mustAcquire(primitive);
+      const renewer = primitive.sessionRenewer;
+      expect(renewer?.listenerCount('lost'), `cycle ${cycle}`).to.equal(1);
+      await primitive.release();
+      expect(renewer?.listenerCount('lost'), `cycle ${cycle}`).to.equal(0);
+    }
+  });
+
   it('release removes the holder, deletes the contender key and leaves {} behind', async () => {
     const prefix = uniqueKey('release');
     const s = semaphore({ prefix, limit: 2 });

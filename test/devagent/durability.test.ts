@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { DataDirError } from '@kvx/devagent';
 
 import { decodeCommit, encodeCommit, encodeImage } from '../../packages/devagent/src/persist/codec.js';
+import { openJournal } from '../../packages/devagent/src/persist/journal.js';
+import { Store } from '../../packages/devagent/src/state/store.js';
 import { spawnAgent, startTestAgent } from '../support/dev-agent.js';
 import { client, createSession, getEntry, rawRequest, sleep, type KvJson } from './raw-http.js';
 
@@ -278,6 +280,37 @@ describe('devagent durability (--data-dir)', function () {
     expect(decodeCommit(encodeCommit(2, [{ type: 'session-set', session: big }])).mutations).to.deep.equal([
       { type: 'session-set', session: big },
     ]);
+  });
+
+  it('a commit the log refuses to encode changes nothing in memory', async () => {
+    const store = new Store();
+    const journal = await openJournal(dir, store, { snapshotThreshold: 1 << 20 });
+    store.attachJournal(journal);
+    try {
+      const session = {
+        id: '00000000-0000-0000-0000-000000000002',
+        name: '',
+        node: 'n',
+        lockDelayNs: -1,
+        behavior: 'release' as const,
+        ttl: '',
+        ttlMs: 0,
+        nodeChecks: [],
+        serviceChecks: null,
+        checks: undefined,
+        createIndex: store.nextIndex,
+        modifyIndex: store.nextIndex,
+      };
+      const before = { index: store.lastIndex, sessionsIndex: store.sessionsIndex };
+      const commit = store.commit([{ type: 'session-set', session }]);
+      let error: unknown;
+      await commit.durable?.catch((err: unknown) => (error = err));
+      expect(error).to.be.instanceOf(DataDirError);
+      expect(store.session(session.id)).to.equal(undefined);
+      expect({ index: store.lastIndex, sessionsIndex: store.sessionsIndex }).to.deep.equal(before);
+    } finally {
+      await journal.close();
+    }
   });
 
   it('refuses a data directory in use by another running agent', async () => {

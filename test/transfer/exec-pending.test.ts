@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { clean, deliver, publish, sha256Hex, watchAndDeliver, type DeliverResult, type WatchDelivery } from '@kvx/client';
+import { clean, deliver, exitCodeFor, publish, sha256Hex, start, stop, watchAndDeliver, type DeliverResult, type WatchDelivery } from '@kvx/client';
 import { listDir, rejectsWith, removeDir, startHarness, tempDir, textLines, waitFor, type Harness } from './helpers.js';
 
 describe('transfer: a failed exec is owed until it succeeds', () => {
@@ -73,11 +73,100 @@ describe('transfer: a failed exec is owed until it succeeds', () => {
     expect([again.status, again.execRetried, again.exec]).to.deep.equal(['unchanged', false, undefined]);
   });
 
+  it('removes a marker of another version instead of keeping it', async () => {
+    await writeFile(target(), textLines(12));
+    await writeFile(marker(), `${JSON.stringify({ checksum: sha256Hex('other\n'), previousChecksum: '' })}\n`);
+    await deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() });
+    expect(await listDir(dir)).to.deep.equal(['hosts']);
+  });
+
+  it('does not run a different command for a marker left by another one, and removes the marker', async () => {
+    await rejectsWith(deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() }), 'KVX_EXEC_FAILED');
+    await writeFile(join(dir, 'ok'), '');
+    const other = ['sh', '-c', `echo other >> ${join(dir, 'runs')}`];
+    const again = await deliver({ consul: h.consul, key: 'owed', file: target(), exec: other });
+    expect([again.status, again.execRetried, again.exec]).to.deep.equal(['unchanged', false, undefined]);
+    expect(await runs()).to.have.length(1);
+    expect(await listDir(dir)).to.deep.equal(['hosts', 'ok', 'runs']);
+  });
+
+  it('a write without a command removes the marker a command of an older version left', async () => {
+    await rejectsWith(deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() }), 'KVX_EXEC_FAILED');
+    await publish({ consul: h.consul, key: 'owed-next', content: textLines(12, 'next') });
+    const next = await deliver({ consul: h.consul, key: 'owed-next', file: target() });
+    expect(next.status).to.equal('written');
+    expect(await listDir(dir)).to.deep.equal(['hosts', 'runs']);
+  });
+
+  /** A validate command that turns the target into a non-empty directory, so the rename after it fails. */
+  const turnTargetIntoDirectory = (): string[] => ['sh', '-c', `rm -f ${target()} && mkdir ${target()} && touch ${target()}/x`];
+
+  it('a failed rename leaves no marker when there was none', async () => {
+    await writeFile(target(), 'old\n');
+    const err = await rejectsWith(
+      deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload(), validate: turnTargetIntoDirectory() }),
+      'KVX_INPUT',
+    );
+    expect(exitCodeFor(err)).to.equal(1);
+    expect(await listDir(dir)).to.deep.equal(['hosts']);
+    expect(await runs()).to.deep.equal([]);
+  });
+
+  it('a failed rename puts back the marker that was there before', async () => {
+    await writeFile(target(), 'old\n');
+    const earlier = `${JSON.stringify({ checksum: sha256Hex('old\n'), previousChecksum: '', command: 'earlier' })}\n`;
+    await writeFile(marker(), earlier);
+    await rejectsWith(
+      deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload(), validate: turnTargetIntoDirectory() }),
+      'KVX_INPUT',
+    );
+    expect(await readFile(marker(), 'utf8')).to.equal(earlier);
+  });
+
   it('clean removes the marker, so the owed command is forgotten', async () => {
     await rejectsWith(deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() }), 'KVX_EXEC_FAILED');
     expect(await clean({ file: target(), removeFile: false })).to.deep.equal([marker()]);
     const again = await deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload() });
     expect(again.execRetried).to.equal(false);
+  });
+
+  it('watchAndDeliver runs an owed command again only when its retry is due, not at other wake-ups', async () => {
+    const duplicates: Record<string, unknown>[] = [];
+    running = await watchAndDeliver({
+      consul: h.consul,
+      files: [{ key: 'owed', file: target(), exec: reload() }],
+      rateLimit: false,
+      restartDelay: 60_000,
+      logger: (_level, message, fields) => {
+        if (message.startsWith('wake-up without a new version')) duplicates.push(fields);
+      },
+    });
+    await waitFor(async () => (await runs()).length === 1, 5_000, 'the first run of the command');
+    await stop({ consul: h.consul, key: 'owed', reason: 'maintenance' });
+    await start({ consul: h.consul, key: 'owed' });
+    await waitFor(
+      async () => duplicates.some((f) => f.stopped === false) || (await runs()).length > 1,
+      5_000,
+      'the wake-up of the cleared stop key',
+    );
+    expect(await runs()).to.have.length(1);
+  });
+
+  it('watchAndDeliver starts the retry backoff over when a new version arrives', async () => {
+    await publish({ consul: h.consul, key: 'owed-backoff', content: textLines(12, 'first') });
+    running = await watchAndDeliver({
+      consul: h.consul,
+      files: [{ key: 'owed-backoff', file: target(), exec: reload() }],
+      rateLimit: false,
+      restartDelay: 100,
+    });
+    // Runs at 0, 100, 300, 700, 1500 ms: the next retry of this version would wait 1.6 s.
+    await waitFor(async () => (await runs()).length >= 5, 10_000, 'five failed runs');
+    const second = textLines(12, 'second');
+    await publish({ consul: h.consul, key: 'owed-backoff', content: second });
+    const ofSecond = async (): Promise<number> => (await runs()).filter((r) => r.startsWith(sha256Hex(second))).length;
+    await waitFor(async () => (await ofSecond()) >= 1, 5_000, 'the first run for the new version');
+    await waitFor(async () => (await ofSecond()) >= 2, 1_000, 'a retry after the first delay, not the grown one');
   });
 
   it('watchAndDeliver retries a failed command with backoff until it succeeds', async () => {

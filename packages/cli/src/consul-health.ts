@@ -7,7 +7,9 @@
  * client's retries (then at most one per {@link UNREACHABLE_REPORT_INTERVAL_MS} while it lasts), and
  * one line when Consul answers again: when a failing watch is answered (the loop asks without blocking after a
  * failure), or earlier when a cheap probe (`/v1/status/leader`), sent with backoff while a failure lasts,
- * succeeds — the watches' own retry backoff grows to 30 s.
+ * names a leader — the watches' own retry backoff grows to 30 s. A reply without a leader does not count:
+ * a leaderless cluster answers the status endpoint with 200 `""` while every KV read fails with 500
+ * "No cluster leader", so only the watches themselves can say it is back.
  *
  * @module
  */
@@ -82,12 +84,13 @@ export class ConsulHealth {
       for (let wait = FIRST_PROBE_DELAY_MS; this.failing.size > 0; wait = Math.min(2 * wait, MAX_PROBE_DELAY_MS)) {
         await delay(wait, undefined, { signal: this.signal });
         if (this.failing.size === 0) return;
+        let leader: string;
         try {
-          await this.consul.status.leader({ signal: this.signal });
+          leader = await this.consul.status.leader({ signal: this.signal });
         } catch {
           continue;
         }
-        if (this.failing.size > 0) this.recovered();
+        if (leader !== '' && this.failing.size > 0) this.recovered();
       }
     } catch {
       // Aborted: the command is stopping.

@@ -107,6 +107,8 @@ interface Holding<Handle> {
   readonly monitor: AbortController;
   handle: Handle | undefined;
   cleanup: Promise<void>;
+  /** Listener on the renewer's `lost` event, removed when the holding ends (the renewer may outlive it). */
+  onSessionLost: ((err: Error) => void) | undefined;
 }
 
 /**
@@ -248,11 +250,15 @@ export abstract class CoordinationPrimitive<Handle, Lost extends KvxError, Won> 
       monitor: new AbortController(),
       handle: undefined,
       cleanup: Promise.resolve(),
+      onSessionLost: undefined,
     };
     const handle = this.makeHandle(session, won, holding.ended.signal, () => this.#release(holding));
     holding.handle = handle;
     this.#holding = holding;
-    session.renewer?.once('lost', (err) => this.#lose(holding, new this.#errors.Lost(this.#name, 'session-expired', err)));
+    if (session.renewer !== undefined) {
+      holding.onSessionLost = (err) => this.#lose(holding, new this.#errors.Lost(this.#name, 'session-expired', err));
+      session.renewer.once('lost', holding.onSessionLost);
+    }
     this.#monitor(holding, won).catch((err: unknown) => this.#lose(holding, new this.#errors.Lost(this.#name, 'monitor-failed', err)));
     this.emit('acquired', handle);
     return handle;
@@ -271,6 +277,7 @@ export abstract class CoordinationPrimitive<Handle, Lost extends KvxError, Won> 
   #lose(holding: Holding<Handle>, error: Lost): void {
     if (holding.state !== 'held') return;
     holding.state = 'lost';
+    this.#stopListening(holding);
     holding.monitor.abort();
     holding.cleanup = this.#cleanUpAfterLoss(holding, error);
     holding.ended.abort(error);
@@ -286,6 +293,11 @@ export abstract class CoordinationPrimitive<Handle, Lost extends KvxError, Won> 
     else if (this.leavesAfterLoss(error)) await this.leaveQuietly(holding.session.id);
   }
 
+  #stopListening(holding: Holding<Handle>): void {
+    if (holding.onSessionLost !== undefined) holding.session.renewer?.off('lost', holding.onSessionLost);
+    holding.onSessionLost = undefined;
+  }
+
   async #release(holding: Holding<Handle>): Promise<void> {
     if (holding.state === 'closed') throw new this.#errors.NotHeld();
     if (holding.state === 'lost') {
@@ -294,6 +306,7 @@ export abstract class CoordinationPrimitive<Handle, Lost extends KvxError, Won> 
       return;
     }
     holding.state = 'closed';
+    this.#stopListening(holding);
     holding.monitor.abort();
     try {
       await this.leave(holding.session.id);

@@ -12,7 +12,9 @@
  * 4. an optional check of the temp file (the `validate` command), which can veto the swap;
  * 5. `rename` over the target, then `fsync` of the directory so the rename itself is durable.
  *
- * On any failure the temp file is removed and the target is untouched.
+ * On any failure the temp file is removed and the target is untouched. A target the rename cannot replace is an
+ * `InputError` (exit code 1): a directory (`not-a-file`), or a bind-mounted file or one on another file system
+ * (`EBUSY`, `EXDEV`: `not-replaceable`), which no atomic rename can ever replace.
  *
  * @module
  */
@@ -132,6 +134,14 @@ export async function replaceFile(path: string, data: Buffer, options: AtomicWri
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
         throw new InputError('not-a-file', `${path} is a directory, not a file`, err);
+      }
+      if (code === 'EBUSY' || code === 'EXDEV') {
+        throw new InputError(
+          'not-replaceable',
+          `${path} cannot be replaced (${code}): is the target a bind mount or on another file system? ` +
+            'kvx replaces files by renaming a temp file over them; deliver to a path inside the mounted directory instead',
+          err,
+        );
       }
       throw err;
     }

@@ -76,7 +76,13 @@ export class UnknownEncodingError extends KvxError {
 }
 
 /** Why an input was refused by `publish`. */
-export type InputFailure = 'empty' | 'too-short' | 'too-small' | 'not-a-file';
+export type InputFailure =
+  | 'empty'
+  | 'too-short'
+  | 'too-small'
+  | 'not-a-file'
+  /** The target exists but the file system refuses to replace it by rename (a bind mount, another file system). */
+  | 'not-replaceable';
 
 /** The content given to `publish` (or a local path) is not acceptable: nothing was sent to Consul. */
 export class InputError extends KvxError {

@@ -3,12 +3,14 @@
  *
  * - when the file already hashes to the content's checksum it is not rewritten and `exec` does not run, but
  *   a drifted mode or owner is repaired in place (kvexpress left both alone); that decision always reads the
- *   file. The exception: a pending-exec marker for this checksum (exec-pending.ts) says the command of this
- *   version never succeeded, so it runs again;
+ *   file. The exception: a pending-exec marker for this checksum and this command (exec-pending.ts) says the
+ *   command of this version never succeeded, so it runs again; a marker of another checksum or command is
+ *   stale and removed;
  * - otherwise atomic-write.ts replaces it, with `validate` run on the staged temp file before the swap;
  * - then, after a random `splay` delay (so a fleet does not reload at once), `exec` runs with `KVX_KEY`,
  *   `KVX_FILE`, `KVX_CHECKSUM` and `KVX_PREVIOUS_CHECKSUM`. With an `exec`, the pending-exec marker is written
- *   before the rename and removed once the command succeeded.
+ *   before the rename, put back as it was when the rename fails, and removed once the command succeeded;
+ *   without an `exec`, a write removes any marker (it owed a command for a version that is now replaced).
  *
  * `exec` and `validate` are parsed when the installer is prepared, so a command that can never run is an
  * `InvalidArgumentError` before any file is touched.
@@ -29,7 +31,14 @@ import { resolve } from 'node:path';
 import { sleep } from '../transport/rate-limit.js';
 import { checkMode, DEFAULT_FILE_MODE, repairAttributesOf, replaceFile, type AttributeRepair } from './atomic-write.js';
 import { digestFile } from './checksum.js';
-import { readExecPending, removeExecPending, writeExecPending } from './exec-pending.js';
+import {
+  commandHash,
+  readExecPending,
+  readExecPendingBytes,
+  removeExecPending,
+  restoreExecPending,
+  writeExecPending,
+} from './exec-pending.js';
 import { commandArgv, type Command, type CommandResult } from './exec.js';
 import { runExec, runValidate, type HookEnv, type HookSpec } from './hooks.js';
 import type { TransferLogger } from './logger.js';
@@ -130,6 +139,8 @@ export class FileInstaller {
   private readonly splay: number;
   private readonly force: boolean;
   private readonly exec: HookSpec | undefined;
+  /** {@link commandHash} of `exec`, recorded in the pending-exec marker (`''`: no exec). */
+  private readonly execHash: string;
   private readonly validate: HookSpec | undefined;
   /** The target as this installer last wrote or read it (`undefined`: unknown). */
   private known: KnownVersion | undefined;
@@ -144,7 +155,7 @@ export class FileInstaller {
     this.force = options.force ?? false;
     const shell = options.shell ?? false;
     // Parsed now so that a command that could never run fails before the file is touched, not after.
-    if (options.exec !== undefined) commandArgv(options.exec, shell);
+    this.execHash = options.exec === undefined ? '' : commandHash(commandArgv(options.exec, shell), shell);
     if (options.validate !== undefined) commandArgv(options.validate, shell);
     this.exec =
       options.exec === undefined
@@ -206,7 +217,13 @@ export class FileInstaller {
       metrics.count('unchanged', direction, key, 'file_checksums_match');
       const unchanged = { status: 'unchanged' as const, file: this.file, previousChecksum, repaired, validate: undefined };
       const pending = this.exec === undefined ? undefined : await readExecPending(this.file);
-      if (pending?.checksum !== checksum) return { ...unchanged, exec: undefined, splayMs: 0, execRetried: false };
+      if (pending === undefined) return { ...unchanged, exec: undefined, splayMs: 0, execRetried: false };
+      if (pending.checksum !== checksum || pending.command !== this.execHash) {
+        // Owed for a version no longer installed, or by a command no longer configured: never owed by this one.
+        logger('info', 'removing a stale pending-exec marker', { key, file: this.file, checksum: pending.checksum });
+        await removeExecPending(this.file);
+        return { ...unchanged, exec: undefined, splayMs: 0, execRetried: false };
+      }
       logger('warn', 'file up to date but its command has not succeeded yet; running it again', { key, file: this.file, checksum });
       const env = { KVX_KEY: key, KVX_FILE: this.file, KVX_CHECKSUM: checksum, KVX_PREVIOUS_CHECKSUM: pending.previousChecksum };
       return { ...unchanged, ...(await this.runOwedExec(env, ctx)), execRetried: true };
@@ -222,6 +239,8 @@ export class FileInstaller {
     const owesExec = this.exec !== undefined;
     this.known = undefined;
     let written: BigIntStats;
+    /** The marker as it was before this write put its own (`null`: this write has not touched it). */
+    let markerBefore: Buffer | undefined | null = null;
     try {
       written = await replaceFile(this.file, content, {
         ...this.attributes,
@@ -231,11 +250,18 @@ export class FileInstaller {
               beforeRename: async (temp: string) => {
                 if (validateSpec !== undefined) validate = await runValidate(validateSpec, temp, env, logger, signal);
                 // Before the rename: a crash between the rename and the command must still leave it owed.
-                if (owesExec) await writeExecPending(this.file, { checksum, previousChecksum: previousChecksum ?? '' });
+                if (owesExec) {
+                  const before = await readExecPendingBytes(this.file);
+                  await writeExecPending(this.file, { checksum, previousChecksum: previousChecksum ?? '', command: this.execHash });
+                  markerBefore = before;
+                }
               },
             }),
       });
     } catch (err) {
+      // The write failed after the marker was written. Unless the version got in anyway (only syncing the
+      // directory failed after the rename), its command is not owed.
+      if (markerBefore !== null && !(await this.holds(checksum))) await this.restoreMarker(markerBefore, ctx);
       const rejected = (err as { failure?: unknown }).failure === 'validate-failed';
       const location = rejected ? 'validate_failed' : 'write_file';
       metrics.count(rejected ? 'validate_failed' : 'panic', direction, key, location);
@@ -246,8 +272,28 @@ export class FileInstaller {
     if (validateSpec === undefined) this.known = knownVersion(checksum, written);
     metrics.count(ctx.writtenMetric, direction, key);
     logger('info', 'file written', { key, file: this.file, checksum, previousChecksum, size: content.length });
+    if (!owesExec) await removeExecPending(this.file);
     const ran = owesExec ? await this.runOwedExec(env, ctx) : { exec: undefined, splayMs: 0 };
     return { status: 'written', file: this.file, previousChecksum, repaired: { mode: false, owner: false }, validate, ...ran, execRetried: false };
+  }
+
+  /** Whether the target now has the content of `checksum` (unreadable counts as no). */
+  private async holds(checksum: string): Promise<boolean> {
+    const digest = await digestFile(this.file).catch(() => undefined);
+    return digest?.checksum === checksum;
+  }
+
+  /** Puts the pending-exec marker back as it was before a failed write; a failure to do so is logged, not thrown. */
+  private async restoreMarker(before: Buffer | undefined, ctx: InstallContext): Promise<void> {
+    try {
+      await restoreExecPending(this.file, before);
+    } catch (err) {
+      ctx.logger('warn', 'could not restore the pending-exec marker after a failed write', {
+        key: ctx.key,
+        file: this.file,
+        error: (err as Error).message,
+      });
+    }
   }
 
   /**

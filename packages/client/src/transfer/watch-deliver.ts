@@ -18,7 +18,9 @@
  * Failures never end the loop: delivery errors go to `onError`, and transient ones (Consul unreachable while
  * fetching chunks, a version replaced mid-read) are tried again after `restartDelay`; a failed `exec` command
  * is run again (the file stays; its pending-exec marker says the command is owed) after `restartDelay`,
- * doubling per consecutive failure up to 5 minutes; a watch that fails with a
+ * doubling per consecutive failure up to 5 minutes and starting over for a new version — only that timer runs
+ * it again, other wake-ups of the same version (a stop set or cleared, a watch restart) do not; a watch that
+ * fails with a
  * non-retryable error (e.g. 403) is reported and restarted with capped exponential backoff (transient errors
  * and reconnects are handled inside the client's watch). Deliveries wait until the pin watch has answered
  * once, so a pinned file is never overwritten at start-up. `stop()` or the `signal` end everything, killing a
@@ -117,9 +119,16 @@ interface TargetState {
   wakeup: Wakeup;
   latest: KeySnapshot | undefined;
   pin: string | undefined;
+  /** The version last applied: delivered, or installed with its command failed. */
   last: { dataIndex: bigint; checksumIndex: bigint } | undefined;
-  /** Consecutive failures of the exec command (backoff of its retries). */
+  /** Consecutive failures of the exec command of the version at `execDataIndex` (backoff of its retries). */
   execFailures: number;
+  /** Data index of the version whose command failed (`undefined`: no command is owed). */
+  execDataIndex: bigint | undefined;
+  /** Set by the exec retry timer: the next wake-up runs the owed command again, though the version is the same. */
+  execRetryDue: boolean;
+  /** Bumped at each scheduled exec retry, so an older timer (of a replaced version) does not fire early. */
+  execRetryTimer: number;
 }
 
 /** Longest wait before running a failed exec command again, in ms. */
@@ -143,7 +152,17 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
   };
   const states: TargetState[] = [];
   for (const file of options.files) {
-    states.push({ delivery: await FileDelivery.prepare(file, ctx), wakeup: new Wakeup(), latest: undefined, pin: undefined, last: undefined, execFailures: 0 });
+    states.push({
+      delivery: await FileDelivery.prepare(file, ctx),
+      wakeup: new Wakeup(),
+      latest: undefined,
+      pin: undefined,
+      last: undefined,
+      execFailures: 0,
+      execDataIndex: undefined,
+      execRetryDue: false,
+      execRetryTimer: 0,
+    });
   }
   const files = new Set<string>();
   for (const { delivery } of states) {
@@ -291,6 +310,18 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
     );
   };
 
+  const retryExecAfter = (state: TargetState, delay: number): void => {
+    const timer = ++state.execRetryTimer;
+    void sleep(delay, signal).then(
+      () => {
+        if (timer !== state.execRetryTimer) return;
+        state.execRetryDue = true;
+        state.wakeup.notify();
+      },
+      () => undefined,
+    );
+  };
+
   const appliers = states.map(async (state) => {
     while (!signal.aborted) {
       await state.wakeup.wait(signal);
@@ -302,7 +333,7 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
       const { last } = state;
       const pinned = state.pin !== undefined;
       if (!pinned && last !== undefined) {
-        if (dataIndex === last.dataIndex && checksumIndex === last.checksumIndex) {
+        if (dataIndex === last.dataIndex && checksumIndex === last.checksumIndex && !state.execRetryDue) {
           ctx.metrics.count('duplicate', 'watch', state.delivery.layout.key);
           logger('debug', 'wake-up without a new version; nothing to deliver', {
             key: state.delivery.layout.key,
@@ -316,23 +347,34 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
           continue;
         }
       }
+      // Only the retry timer runs an owed command again; any other wake-up of this version is a duplicate.
+      const retryingExec = state.execRetryDue;
+      state.execRetryDue = false;
       try {
         const result = await state.delivery.apply(snapshot, state.pin, signal);
         state.last = { dataIndex, checksumIndex };
         state.execFailures = 0;
+        state.execDataIndex = undefined;
+        state.execRetryTimer++;
         deliver(result);
       } catch (err) {
         if (signal.aborted) break;
         report(err, state);
+        // A retry held back (stopped, Consul unreachable) stays due: the wake-up that lifts it runs the command.
+        if (retryingExec && (err as { code?: unknown }).code !== 'KVX_EXEC_FAILED') state.execRetryDue = true;
         // A transient failure (Consul unreachable, a version replaced mid-read) is tried again on its own:
         // the next wake-up could be far away.
         if ((err as { retryable?: unknown }).retryable === true) {
           retryAfter(state, restartDelay);
         } else if ((err as { code?: unknown }).code === 'KVX_EXEC_FAILED') {
           // The file is in place, so no change will come to retry the command: its pending-exec marker makes
-          // the next apply of this version run it again, with capped exponential backoff.
+          // the next apply of this version run it again, with capped exponential backoff that starts over for
+          // each new version. The version counts as applied, so other wake-ups do not run the command early.
+          state.last = { dataIndex, checksumIndex };
+          if (state.execDataIndex !== dataIndex) state.execFailures = 0;
+          state.execDataIndex = dataIndex;
           state.execFailures++;
-          retryAfter(state, Math.min(MAX_EXEC_RETRY_DELAY, restartDelay * 2 ** (state.execFailures - 1)));
+          retryExecAfter(state, Math.min(MAX_EXEC_RETRY_DELAY, restartDelay * 2 ** (state.execFailures - 1)));
         }
       }
     }

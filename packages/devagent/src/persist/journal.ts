@@ -77,16 +77,17 @@ export class DurableJournal implements Journal {
     private size: number,
   ) {}
 
-  append(index: number, mutations: readonly Mutation[]): Promise<void> {
+  encode(index: number, mutations: readonly Mutation[]): Buffer {
+    // A log that can no longer record anything refuses here, so the store does not run ahead of the disk.
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new DataDirError('the agent is shutting down');
+    // Throws for a value the log could not read back, before anything reached the log or the store.
+    return frame(encodeCommit(index, mutations));
+  }
+
+  append(record: Buffer): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new DataDirError('the agent is shutting down'));
-    let record: Buffer;
-    try {
-      record = frame(encodeCommit(index, mutations));
-    } catch (err) {
-      // Refused before anything reached the log: the directory stays readable.
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
     this.batch.push(record);
     this.seq++;
     const done = this.waitFor(this.seq);

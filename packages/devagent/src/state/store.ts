@@ -22,8 +22,13 @@ export type Mutation =
 
 /** Where commits are made durable (the write-ahead log); absent in memory-only mode. */
 export interface Journal {
-  /** Records a commit; resolves once it is durable. */
-  append(index: number, mutations: readonly Mutation[]): Promise<void>;
+  /**
+   * Encodes a commit as a log record, without writing it. Throws when the log could not record it (a value
+   * that could not be read back): the store then leaves its state as it was.
+   */
+  encode(index: number, mutations: readonly Mutation[]): Buffer;
+  /** Appends a record made by {@link Journal.encode}; resolves once it is durable. */
+  append(record: Buffer): Promise<void>;
   /** Resolves once everything appended so far is durable; `undefined` when it already is. */
   barrier(): Promise<void> | undefined;
 }
@@ -92,12 +97,21 @@ export class Store {
     return this.sessionsTableIndex;
   }
 
-  /** Applies `mutations` at a new index, journals them and schedules the wake-ups. */
+  /**
+   * Applies `mutations` at a new index, journals them and schedules the wake-ups. A commit the journal refuses
+   * to encode changes nothing (memory and disk stay in step); its `durable` rejects with the journal's error.
+   */
   commit(mutations: readonly Mutation[]): CommitResult {
     if (mutations.length === 0) return { index: this.last, durable: this.barrier() };
     const index = this.last + 1;
+    let record: Buffer | undefined;
+    try {
+      record = this.journal?.encode(index, mutations);
+    } catch (err) {
+      return { index: this.last, durable: Promise.reject(err instanceof Error ? err : new Error(String(err))) };
+    }
     const changes = this.apply(index, mutations);
-    const durable = this.journal?.append(index, mutations);
+    const durable = record === undefined ? undefined : this.journal?.append(record);
     const notify = (): void => {
       if (changes.keys.size > 0) this.waiters.notifyKeys(changes.keys);
       if (changes.sessions) this.waiters.notifyTable('sessions');
