@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 export { run } from './run.js';
-export { defaultContext, processSignals, shutdownSignal, type CommandContext, type SignalSource, type ShutdownSignal } from './context.js';
+export { defaultContext, processSignals, shutdownSignal, type CommandContext, type SignalSource, type ShutdownSignal, type Shutdown } from './context.js';
+export type { HostPort } from './parse.js';
 export { ExitCode, EXIT_CODE_HELP, exitCodeHelpText, type ExitCodeValue } from './exit-codes.js';
 export { UsageError, exitCodeForError, isCliError } from './errors.js';
 export { Output, type OutputFlags } from './output.js';

@@ -174,7 +174,7 @@ function consulOptions(flags: RawFlags): ConsulOptions {
  * Parses `kvx lock` arguments.
  *
  * @returns the command line, or `undefined` when help was requested and printed.
- * @throws {@link InvalidArgumentError} (`consul lock`'s messages) or commander's `CommanderError`.
+ * @throws {@link @kvx/client!InvalidArgumentError} (`consul lock`'s messages) or commander's `CommanderError`.
  */
 export function parseLockArgs(
   argv: readonly string[],

@@ -55,7 +55,7 @@ const CONSUL_RETRY_MS = 1000;
  * SIGKILL. Renewals run at least twice per SIGTERM deadline, and never less often than Consul's TTL / 2, so
  * one lost renew never fences a healthy holder.
  *
- * @throws {@link InvalidArgumentError} when the margin leaves no time to run (margin ≥ TTL).
+ * @throws {@link @kvx/client!InvalidArgumentError} when the margin leaves no time to run (margin ≥ TTL).
  */
 export function fencePlan(settings: FenceSettings): FencePlan {
   const { ttlMs, killGraceMs } = settings;

@@ -122,7 +122,7 @@ export function lockDelayWarning(settings: Pick<ResolvedSupervisorOptions, 'limi
  * Applies defaults and validates everything but the client, in `consul lock`'s order and with its messages
  * (the command line checks its flags with this before it builds a client, as `consul lock` does).
  *
- * @throws {@link InvalidArgumentError} on the first invalid option.
+ * @throws {@link @kvx/client!InvalidArgumentError} on the first invalid option.
  */
 export function resolveSupervisorSettings(options: Omit<SupervisorOptions, 'consul'>): Omit<ResolvedSupervisorOptions, 'consul'> {
   const limit = options.limit ?? 1;
@@ -169,7 +169,7 @@ export function resolveSupervisorSettings(options: Omit<SupervisorOptions, 'cons
 /**
  * Applies defaults and validates; see {@link resolveSupervisorSettings}.
  *
- * @throws {@link InvalidArgumentError} on the first invalid option.
+ * @throws {@link @kvx/client!InvalidArgumentError} on the first invalid option.
  */
 export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSupervisorOptions {
   return { ...resolveSupervisorSettings(options), consul: options.consul };

@@ -73,7 +73,7 @@ export class LockSupervisor {
   #childStarted = false;
   #ran = false;
 
-  /** @throws {@link InvalidArgumentError} for invalid options, with `consul lock`'s messages. */
+  /** @throws {@link @kvx/client!InvalidArgumentError} for invalid options, with `consul lock`'s messages. */
   constructor(options: SupervisorOptions) {
     this.#o = resolveSupervisorOptions(options);
   }

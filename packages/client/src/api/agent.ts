@@ -22,6 +22,7 @@ export interface AgentSelf {
 /** The local agent; reach it as `consul.agent`. */
 export class AgentApi {
   /** @internal */
+  /** @internal Built by {@link Consul}. */
   constructor(private readonly t: HttpTransport) {}
 
   /** Describes the agent the client talks to. */

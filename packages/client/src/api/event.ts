@@ -30,6 +30,7 @@ export interface EventListOptions extends QueryOptions {
 /** Consul user events; reach them as `consul.event`. */
 export class EventApi {
   /** @internal */
+  /** @internal Built by {@link Consul}. */
   constructor(private readonly t: HttpTransport) {}
 
   /** Fires a user event with an optional payload (keep it small: Consul's gossip limit is ~512 bytes). */

@@ -28,6 +28,7 @@ function toBuffer(value: Buffer | string): Buffer {
 /** Operations on Consul's KV store; reach it as `consul.kv`. */
 export class KvApi {
   /** @internal */
+  /** @internal Built by {@link Consul}. */
   constructor(private readonly t: HttpTransport) {}
 
   /**

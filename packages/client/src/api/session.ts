@@ -23,6 +23,7 @@ function duration(name: string, v: string | number): string {
 /** Consul sessions; reach them as `consul.session`. */
 export class SessionApi {
   /** @internal */
+  /** @internal Built by {@link Consul}. */
   constructor(private readonly t: HttpTransport) {}
 
   /**

@@ -12,6 +12,7 @@ import type { RequestOptions } from './types.js';
 /** Cluster status; reach it as `consul.status`. */
 export class StatusApi {
   /** @internal */
+  /** @internal Built by {@link Consul}. */
   constructor(private readonly t: HttpTransport) {}
 
   /** The leader's server RPC address (`"host:port"`), or `""` while there is no leader. */

@@ -60,6 +60,7 @@ function encodeOps(ops: TxnKvOp[]): string {
 /** Consul transactions; reach them as `consul.txn`. */
 export class TxnApi {
   /** @internal */
+  /** @internal Built by {@link Consul}. */
   constructor(private readonly t: HttpTransport) {}
 
   /**

@@ -208,7 +208,9 @@ export abstract class CoordinationPrimitive<Handle, Lost extends KvxError, Won> 
   /**
    * Deletes the coordination key when nobody holds it (Go's `Destroy`).
    *
-   * @throws the primitive's `…HeldError` when this object holds it, and what {@link destroyUnheld} throws.
+   * @throws the primitive's `…HeldError` when this object holds it, `…ConflictError` when the key belongs to
+   *   another kind of primitive, `…InUseError` when a session still holds it, `…FailedError` when a request
+   *   fails. A missing key is not an error.
    */
   async destroy(): Promise<void> {
     if (this.#acquiring || this.isHeld) throw new this.#errors.Held();
