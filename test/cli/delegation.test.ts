@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Consul } from '@kvx/client';
@@ -65,6 +65,43 @@ describe('kvx agent, kvx lock and kvx demo (in-process)', () => {
       );
       expect(code, ctx.stderr.text).to.equal(0);
       expect((await readFile(marker, 'utf8')).trim()).to.equal('true');
+    });
+
+    it('takes the agent address from --config, and a -config value is not mistaken for the prefix', async () => {
+      const config = path.join(dir, 'kvx.yml');
+      await writeFile(config, `http_addr: ${agent.url}\n`);
+      const marker = path.join(dir, 'ran');
+      const code = await run(['lock', '-config', config, '--name', 'from config', 'cli/lock-config', `echo ok > ${marker}`], ctx);
+      expect(code, ctx.stderr.text).to.equal(0);
+      expect((await readFile(marker, 'utf8')).trim()).to.equal('ok');
+    });
+
+    it('lets --http-addr win over the config file', async () => {
+      const config = path.join(dir, 'kvx.yml');
+      await writeFile(config, 'http_addr: 127.0.0.1:1\n');
+      const marker = path.join(dir, 'ran');
+      const code = await run(['lock', '--config', config, '--http-addr', agent.url, 'cli/lock-flag', `echo ok > ${marker}`], ctx);
+      expect(code, ctx.stderr.text).to.equal(0);
+      expect((await readFile(marker, 'utf8')).trim()).to.equal('ok');
+    });
+
+    it('lets CONSUL_HTTP_ADDR win over the config file', async () => {
+      const config = path.join(dir, 'kvx.yml');
+      await writeFile(config, 'http_addr: 127.0.0.1:1\n');
+      const envCtx = testContext({ cwd: dir, env: { CONSUL_HTTP_ADDR: agent.url } });
+      const code = await run(['lock', `--config=${config}`, 'cli/lock-env', 'true'], envCtx);
+      expect(code, envCtx.stderr.text).to.equal(0);
+    });
+
+    it('refuses an invalid config file with one line and exit 1, running nothing', async () => {
+      const config = path.join(dir, 'kvx.yml');
+      await writeFile(config, 'http_addr: [not, a, string]\n');
+      const marker = path.join(dir, 'ran');
+      const code = await run(['lock', '--config', config, 'cli/lock-bad', `touch ${marker}`], ctx);
+      expect(code).to.equal(1);
+      expect(ctx.stderr.text.trim().split('\n')).to.have.length(1);
+      expect(ctx.stderr.text).to.match(/^kvx lock: .*http_addr/);
+      expect(await readdir(dir)).to.not.include('ran');
     });
 
     it('passes the child\'s failure through with --child-exit-code', async () => {

@@ -14,7 +14,7 @@ export {
   type LockCommandLine,
   type LockIo,
 } from './command.js';
-export { normaliseArgv } from './argv.js';
+export { normaliseArgv, VALUE_FLAGS } from './argv.js';
 export {
   LockSupervisor,
   LOCK_HELD_ENV,
