@@ -13,6 +13,7 @@ import { guarded, withConsul } from '../command.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { fileModeFields, lengthFields } from './shared.js';
 
 function report(out: Output, r: DiffFileResult): void {
   out.result({ ok: true, command: 'diff', ...r });
@@ -42,10 +43,8 @@ export async function diffCommand(ctx: CommandContext, args: DiffArgs): Promise<
         file: path.resolve(ctx.cwd, args.file),
         ...(args.prefix === undefined ? {} : { prefix: args.prefix }),
         ...(args.compress === undefined ? {} : { compress: args.compress }),
-        ...(args.length === undefined ? {} : { minLines: args.length }),
-        ...(args.minBytes === undefined ? {} : { minBytes: args.minBytes }),
-        ...(args.chmod === undefined ? {} : { mode: args.chmod }),
-        ...(args.owner === undefined ? {} : { owner: args.owner }),
+        ...lengthFields(args),
+        ...fileModeFields(args),
       });
       report(out, r);
       return ExitCode.OK;

@@ -14,7 +14,7 @@ import { ExitCode } from '../exit-codes.js';
 import { isSecretParam, readFileInput, readUrlInput, redactUrl, URL_TIMEOUT_MS } from '../input.js';
 import type { Output } from '../output.js';
 import { Progress } from '../progress.js';
-import { execFields } from './shared.js';
+import { execFields, lengthFields } from './shared.js';
 
 /** Runs `kvx in`. */
 export async function inCommand(ctx: CommandContext, args: InArgs): Promise<number> {
@@ -41,8 +41,7 @@ export async function inCommand(ctx: CommandContext, args: InArgs): Promise<numb
         content: input.content,
         source: input.source,
         ...(args.prefix === undefined ? {} : { prefix: args.prefix }),
-        ...(args.length === undefined ? {} : { minLines: args.length }),
-        ...(args.minBytes === undefined ? {} : { minBytes: args.minBytes }),
+        ...lengthFields(args),
         ...(args.sorted === undefined ? {} : { sorted: args.sorted }),
         ...(args.compress === undefined ? {} : { compress: args.compress }),
         ...(maxValueSize === undefined ? {} : { maxValueSize }),

@@ -15,7 +15,7 @@ import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Output } from '../output.js';
 import { Progress } from '../progress.js';
-import { execFields } from './shared.js';
+import { execFields, fileModeFields, lengthFields } from './shared.js';
 
 /** Runs `kvx out`. */
 export async function outCommand(ctx: CommandContext, args: OutArgs): Promise<number> {
@@ -56,11 +56,9 @@ export function deliverFileOptions(
     key: args.key,
     file: path.resolve(ctx.cwd, args.file),
     ...(args.compress === undefined ? {} : { compress: args.compress }),
-    ...(args.length === undefined ? {} : { minLines: args.length }),
-    ...(args.minBytes === undefined ? {} : { minBytes: args.minBytes }),
+    ...lengthFields(args),
     ...(args.ignoreStop === undefined ? {} : { ignoreStop: args.ignoreStop }),
-    ...(args.chmod === undefined ? {} : { mode: args.chmod }),
-    ...(args.owner === undefined ? {} : { owner: args.owner }),
+    ...fileModeFields(args),
     ...(args.validate === undefined ? {} : { validate: args.validate }),
     ...(args.splay === undefined ? {} : { splay: args.splay }),
     ...execFields(args),

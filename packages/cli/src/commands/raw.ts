@@ -11,7 +11,7 @@ import type { RawArgs } from '../args.js';
 import { guarded, withConsul } from '../command.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { execFields } from './shared.js';
+import { execFields, fileModeFields, lengthFields } from './shared.js';
 
 /** Runs `kvx raw`. */
 export async function rawCommand(ctx: CommandContext, args: RawArgs): Promise<number> {
@@ -24,10 +24,8 @@ export async function rawCommand(ctx: CommandContext, args: RawArgs): Promise<nu
         logger,
         key: args.key,
         file: path.resolve(ctx.cwd, args.file),
-        ...(args.length === undefined ? {} : { minLines: args.length }),
-        ...(args.minBytes === undefined ? {} : { minBytes: args.minBytes }),
-        ...(args.chmod === undefined ? {} : { mode: args.chmod }),
-        ...(args.owner === undefined ? {} : { owner: args.owner }),
+        ...lengthFields(args),
+        ...fileModeFields(args),
         ...execFields(args),
       });
       out.result({
