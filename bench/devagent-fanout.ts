@@ -10,7 +10,6 @@
  * Run alone: `node --import tsx --conditions=kvx-source bench/devagent-fanout.ts`. `KVX_BENCH_CPU_PROF=DIR`
  * writes a V8 CPU profile of the agent into DIR.
  */
-import { spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -18,7 +17,7 @@ import { connect, type Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
-import { agentCommand, REPO_ROOT, spawnAgent } from '../test/support/dev-agent.js';
+import { spawnAgent } from '../test/support/dev-agent.js';
 import { rawRequest } from '../test/devagent/raw-http.js';
 
 const WAITERS = 1000;
@@ -52,23 +51,8 @@ function ownCpuMs(): number {
 
 /** The dev agent in its own process (profiled when asked: Node refuses `--cpu-prof` in NODE_OPTIONS). */
 async function startAgent(): Promise<{ url: string; pid: number | undefined; stop(): Promise<unknown> }> {
-  if (PROFILE_DIR === undefined) {
-    const agent = await spawnAgent([]);
-    return { url: agent.url, pid: agent.process.pid, stop: () => agent.stop() };
-  }
-  const flags = ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
-  const child = spawn(process.execPath, [...flags, ...agentCommand([])], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m?.[1] !== undefined) resolve(m[1]);
-    });
-    void exited.then(() => reject(new Error(`the dev agent exited: ${out}`)));
-  });
-  return { url, pid: child.pid, stop: () => (child.kill('SIGTERM'), exited) };
+  const agent = await spawnAgent([], { nodeFlags: PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] });
+  return { url: agent.url, pid: agent.process.pid, stop: () => agent.stop() };
 }
 
 /** One reply as a waiter saw it. */

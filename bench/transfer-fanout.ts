@@ -19,7 +19,7 @@
  * `KVX_BENCH_PROCESSES` (default 4) and `KVX_BENCH_WATCHERS_PER_PROCESS` (default 250) size the fleet;
  * `KVX_BENCH_CPU_PROF=DIR` writes V8 CPU profiles of the agent and of every worker into DIR.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { Consul, publish, watchAndDeliver, type WatchDelivery } from '@kvx/client';
-import { agentCommand, REPO_ROOT, spawnAgent } from '../test/support/dev-agent.js';
+import { spawnAgent } from '../test/support/dev-agent.js';
 
 /** Worker processes: 4 unless `KVX_BENCH_PROCESSES` says otherwise. */
 const PROCESSES = Number(process.env['KVX_BENCH_PROCESSES'] ?? 4);
@@ -161,22 +161,8 @@ function profileFlags(): string[] {
 
 /** The dev agent in its own process (profiled too when asked: Node refuses `--cpu-prof` in NODE_OPTIONS). */
 async function startAgent(): Promise<{ url: string; pid: number | undefined; stop(): Promise<unknown> }> {
-  if (PROFILE_DIR === undefined) {
-    const agent = await spawnAgent([]);
-    return { url: agent.url, pid: agent.process.pid, stop: () => agent.stop() };
-  }
-  const child = spawn(process.execPath, [...profileFlags(), ...agentCommand([])], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m?.[1] !== undefined) resolve(m[1]);
-    });
-    void exited.then(() => reject(new Error(`the dev agent exited: ${out}`)));
-  });
-  return { url, pid: child.pid, stop: () => (child.kill('SIGTERM'), exited) };
+  const agent = await spawnAgent([], { nodeFlags: profileFlags() });
+  return { url: agent.url, pid: agent.process.pid, stop: () => agent.stop() };
 }
 
 export async function run(): Promise<Record<string, unknown>> {

@@ -25,6 +25,8 @@ export interface SpawnAgentOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the listening line, ms. Default: 20000. */
   startTimeoutMs?: number;
+  /** Node flags for the agent's process (e.g. `--cpu-prof`), before the script. Default: none. */
+  nodeFlags?: readonly string[];
 }
 
 /** A dev agent running as a child process. */
@@ -54,7 +56,7 @@ export function agentCommand(args: readonly string[]): string[] {
  * and resolves once it printed its listening line.
  */
 export function spawnAgent(args: readonly string[] = [], opts: SpawnAgentOptions = {}): Promise<SpawnedAgent> {
-  const child = spawn(process.execPath, agentCommand(args), {
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...agentCommand(args)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
