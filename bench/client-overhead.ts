@@ -1,9 +1,10 @@
 /**
- * Per-request cost of @kvx/client `kv.get` (axios on the client's node:http adapter + retry policy + circuit
+ * Per-request cost of @kvx/client `kv.get` (axios on the client's undici adapter + retry policy + circuit
  * breaker + lossless JSON + decoding) against a bare keep-alive `http.request` + `JSON.parse` of the same key
  * from the same dev agent, one request at a time. For reference it also runs the npm `consul` package, axios
- * with its own node adapter (configured as the client configured it before it had its adapter), and axios on the
- * client's adapter with no client around it (the floor axios itself sets).
+ * with its own node adapter (configured as the client configured it before it had its adapter), axios on the
+ * client's adapter with no client around it (the floor axios itself sets), and the client's undici connection
+ * pool driven directly (the floor of the HTTP exchange the client is built on).
  *
  * The client is measured as it ships: compiled (packages/client/dist), in a plain `node` child
  * (client-support/overhead-worker.js) with no tsx and no export conditions, since `bench/run.ts` runs under tsx,
@@ -95,6 +96,7 @@ export async function run(): Promise<Record<string, unknown>> {
   out['@kvx/client (compiled) / npm consul, CPU'] = cpu('kvx') / cpu('consulNpm');
   out['@kvx/client (compiled) / npm consul, latency p50'] = p50('kvx') / p50('consulNpm');
   out['axios on the kvx adapter / bare, CPU'] = cpu('axiosFloor') / cpu('bare');
+  out['undici dispatch / bare, CPU'] = cpu('dispatch') / cpu('bare');
   out['CPU per round (µs/request), bare | kvx | npm consul'] = ['bare', 'kvx', 'consulNpm']
     .map((n) => c[n]!.cpu.map((x) => x.toFixed(0)).join(' '))
     .join(' | ');

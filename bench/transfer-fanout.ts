@@ -91,9 +91,8 @@ async function worker(address: string, dir: string, id: number): Promise<void> {
     if (batch.length === 0) setTimeout(flush, 50);
     batch.push(d);
   };
-  // One client stands for 250 nodes: let it keep every watcher's connection between changes, as each node's
-  // own client would (its default of 16 idle sockets would make most watchers reconnect at every change).
-  const consul = new Consul({ address, env: {}, maxFreeSockets: 2 * WATCHERS_PER_PROCESS });
+  // One client stands for 250 nodes; each watcher keeps its own connection between changes, as each node's would.
+  const consul = new Consul({ address, env: {} });
   const dataCounts = new Array<number>(WATCHERS_PER_PROCESS).fill(0);
   const received = new Array<number>(WATCHERS_PER_PROCESS).fill(0);
   const pinCounts = new Array<number>(WATCHERS_PER_PROCESS).fill(0);

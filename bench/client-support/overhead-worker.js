@@ -14,7 +14,8 @@ import http from 'node:http';
 import axios, { Axios } from 'axios';
 import ConsulNpm from 'consul';
 import { Consul } from '../../packages/client/dist/index.js';
-import { createNodeAdapter } from '../../packages/client/dist/transport/node-adapter.js';
+import { ConnectionPool } from '../../packages/client/dist/transport/connection-pool.js';
+import { createUndiciAdapter } from '../../packages/client/dist/transport/undici-adapter.js';
 
 const ROUNDS = 10;
 const REQUESTS_PER_ROUND = 2500;
@@ -58,7 +59,8 @@ const kvx = new Consul({ address: agentUrl, env: {} });
 const npm = new ConsulNpm({ host: hostname, port: Number(port) });
 const bareAgent = new http.Agent({ keepAlive: true });
 const axiosAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
-const floorAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
+const floorPool = new ConnectionPool(agentUrl, { keepAliveTimeout: 4000, connectTimeout: 10_000, connect: {} });
+const dispatchPool = new ConnectionPool(agentUrl, { keepAliveTimeout: 4000, connectTimeout: 10_000, connect: {} });
 // axios with its own node adapter, configured as the client configured it before it had its adapter.
 const axiosOwn = axios.create({
   baseURL: agentUrl,
@@ -71,13 +73,29 @@ const axiosOwn = axios.create({
 });
 // axios on the client's adapter with no client around it: the floor axios itself sets.
 const axiosFloor = new Axios({
-  adapter: createNodeAdapter({ baseURL: agentUrl, httpAgent: floorAgent, responseType: 'arraybuffer', headers: { 'User-Agent': 'kvx-client' } }),
+  adapter: createUndiciAdapter({ dispatcher: floorPool, baseURL: agentUrl }, { responseType: 'arraybuffer', headers: { 'User-Agent': 'kvx-client' } }),
 });
+
+/** The same GET straight through the client's undici connection pool, parsed with JSON.parse: no axios, no client. */
+function dispatchGet() {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    dispatchPool.dispatch(
+      { method: 'GET', path: `/v1/kv/${KEY}`, headers: { 'User-Agent': 'kvx-client' } },
+      {
+        onResponseData: (_c, chunk) => void chunks.push(chunk),
+        onResponseEnd: () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))),
+        onResponseError: (_c, err) => reject(err),
+      },
+    );
+  });
+}
 
 const contenders = {
   bare: { label: 'bare http.request + JSON.parse', fn: () => bareGet(bareAgent) },
   kvx: { label: '@kvx/client kv.get (compiled)', fn: () => kvx.kv.get(KEY) },
   consulNpm: { label: 'npm consul 2.0.1 kv.get', fn: () => npm.kv.get(KEY) },
+  dispatch: { label: 'undici dispatch on the kvx connection pool + JSON.parse, no axios', fn: dispatchGet },
   axiosFloor: { label: 'axios 1.21.1 on the kvx adapter, no client', fn: () => axiosFloor.request({ method: 'GET', url: `/v1/kv/${KEY}`, timeout: 10_000 }) },
   axiosOwn: { label: 'axios 1.21.1 with its own node adapter', fn: () => axiosOwn.request({ method: 'GET', url: `/v1/kv/${KEY}`, timeout: 10_000 }) },
 };
@@ -103,6 +121,7 @@ try {
 } finally {
   bareAgent.destroy();
   axiosAgent.destroy();
-  floorAgent.destroy();
+  await floorPool.destroy();
+  await dispatchPool.destroy();
   await kvx.close();
 }

@@ -68,9 +68,9 @@ describe('client: configuration', () => {
       ['a zero maxResponseSize', { maxResponseSize: 0 }],
       ['a fractional maxResponseSize', { maxResponseSize: 1.5 }],
       ['a NaN maxResponseSize', { maxResponseSize: NaN }],
-      ['a negative maxFreeSockets', { maxFreeSockets: -1 }],
-      ['a fractional maxFreeSockets', { maxFreeSockets: 2.5 }],
-      ['a NaN maxFreeSockets', { maxFreeSockets: NaN }],
+      ['a zero keepAliveTimeout', { keepAliveTimeout: 0 }],
+      ['a fractional keepAliveTimeout', { keepAliveTimeout: 2.5 }],
+      ['an infinite keepAliveTimeout', { keepAliveTimeout: Infinity }],
       ['a negative retry count', { retry: { retries: -1 } }],
       ['maxDelay below minDelay', { retry: { minDelay: 100, maxDelay: 10 } }],
       ['a breaker threshold above 100 %', { breaker: { errorThresholdPercentage: 150 } }],
@@ -82,10 +82,6 @@ describe('client: configuration', () => {
         expect(() => new Consul({ ...(options as object), env: {} })).to.throw(InvalidArgumentError);
       });
     }
-
-    it('accepts an unlimited idle connection pool', async () => {
-      await new Consul({ maxFreeSockets: Infinity, env: {} }).close();
-    });
   });
 
   describe('token', () => {

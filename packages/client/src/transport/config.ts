@@ -78,16 +78,14 @@ export interface ConsulOptions {
   /** Route requests through the `http_proxy`/`https_proxy` environment. Default: `false` (direct to the agent). */
   proxy?: boolean;
   /**
-   * Most idle keep-alive connections kept open to the agent, a non-negative integer or `Infinity`. A
-   * connection that finishes a request while this many are idle is closed, and the next request needs a new
-   * one. Each watch holds a connection for its long poll and releases it at every change, so a client with
-   * more watches than this reconnects (TCP, and TLS for `https`) for most of them at every change. The idle
-   * pool never grows beyond the number of requests that were in flight at once: the cost of a high limit is
-   * that the connections of a burst of parallel requests stay open until the agent closes them for being
-   * idle. Consul counts idle connections too against `limits.http_max_conns_per_client` (200 per client IP
-   * by default), which caps a client's connections whatever this limit is. Default: `1024`.
+   * How long an idle keep-alive connection to the agent stays open (ms), a positive integer. Each watch holds a
+   * connection for its long poll and takes it up again right after each change, so watches keep theirs; the
+   * connections a burst of parallel requests opened close once they have been idle this long, which keeps the
+   * client well inside Consul's `limits.http_max_conns_per_client` (200 per client IP by default, idle ones
+   * included). When the agent announces a shorter keep-alive (`Keep-Alive: timeout=…`), a connection is closed
+   * a second before the agent would close it, so a request never races the agent's close. Default: `4000`.
    */
-  maxFreeSockets?: number;
+  keepAliveTimeout?: number;
   /** Environment to read `CONSUL_*` variables from. Default: `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
@@ -114,8 +112,8 @@ export interface ResolvedConfig {
   consistency: Consistency;
   /** Whether environment proxies are used. */
   proxy: boolean;
-  /** Most idle keep-alive connections kept to the agent (`Infinity` for no limit). */
-  maxFreeSockets: number;
+  /** How long an idle keep-alive connection stays open (ms). */
+  keepAliveTimeout: number;
   /** TLS material read from files or given inline, for `https` agents. */
   tls: {
     /** CA certificates to trust instead of Node's store. */
@@ -137,8 +135,8 @@ export const DEFAULT_ADDRESS = '127.0.0.1:8500';
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Default largest reply body accepted (bytes): 128 MiB. */
 export const DEFAULT_MAX_RESPONSE_SIZE = 128 * 1024 * 1024;
-/** Default most idle keep-alive connections kept to the agent. */
-export const DEFAULT_MAX_FREE_SOCKETS = 1024;
+/** Default time an idle keep-alive connection to the agent stays open (ms). */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 4_000;
 /** Longest timeout (ms): Node's timers hold no more, and fire at once for a longer delay. */
 export const MAX_TIMEOUT_MS = 2_147_483_647;
 
@@ -255,9 +253,9 @@ export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
   if (options.scheme !== undefined && options.scheme !== 'http' && options.scheme !== 'https') {
     throw new InvalidArgumentError(`scheme must be http or https, got "${String(options.scheme)}"`);
   }
-  const maxFreeSockets = options.maxFreeSockets ?? DEFAULT_MAX_FREE_SOCKETS;
-  if (!(maxFreeSockets === Infinity || (Number.isSafeInteger(maxFreeSockets) && maxFreeSockets >= 0))) {
-    throw new InvalidArgumentError(`maxFreeSockets must be a non-negative integer or Infinity, got ${String(maxFreeSockets)}`);
+  const keepAliveTimeout = options.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+  if (!(Number.isSafeInteger(keepAliveTimeout) && keepAliveTimeout > 0 && keepAliveTimeout <= MAX_TIMEOUT_MS)) {
+    throw new InvalidArgumentError(`keepAliveTimeout must be a positive integer number of milliseconds, got ${String(keepAliveTimeout)}`);
   }
 
   const parsed = parseAddress(options.address ?? nonEmpty(env['CONSUL_HTTP_ADDR']) ?? DEFAULT_ADDRESS);
@@ -315,7 +313,7 @@ export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
     maxResponseSize,
     consistency: options.consistency ?? 'default',
     proxy: options.proxy ?? false,
-    maxFreeSockets,
+    keepAliveTimeout,
     tls: { ca, cert, key, serverName, verify },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * The HTTP transport: axios on the client's own node:http adapter ({@link createNodeAdapter}) and dedicated
- * keep-alive agents, wrapped by the retry policy and the per-address circuit breakers, with Consul's status
+ * The HTTP transport: axios on the client's own undici adapter ({@link createUndiciAdapter}) and a dedicated
+ * keep-alive connection pool, wrapped by the retry policy and the per-address circuit breakers, with Consul's status
  * codes mapped to the kvx error family. The ACL token travels only in the `X-Consul-Token` header and never
  * reaches an error, a log line or a metric: reply bodies and other server-sent text are scrubbed of the
  * active tokens before they go into an error, since an agent or a proxy may echo the token back.
@@ -26,7 +26,8 @@ import {
 import type { ClientMetrics } from '../metrics.js';
 import type { Breaker, BreakerFactory, BreakerPolicy } from './breaker.js';
 import { checkTimeout, MAX_TIMEOUT_MS, type ResolvedConfig } from './config.js';
-import { createNodeAdapter } from './node-adapter.js';
+import { ConnectionPool } from './connection-pool.js';
+import { createUndiciAdapter } from './undici-adapter.js';
 import { TokenBucket, type RateLimit } from './rate-limit.js';
 import type { Retrier, RequestSafety } from './retry.js';
 
@@ -149,8 +150,10 @@ function sanitizedCause(err: { code?: unknown; message?: unknown; cause?: unknow
 /** The axios-based transport of one {@link Consul} client. */
 export class HttpTransport {
   private readonly axios: Axios;
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  /** The connections of the direct path. */
+  private readonly pool: ConnectionPool | undefined;
+  /** The connections of the environment-proxy path (axios's own adapter). */
+  private readonly agents: [http.Agent, https.Agent] | undefined;
   private readonly breaker: Breaker | undefined;
   private readonly longPollBreaker: Breaker | undefined;
   private readonly readBucket: TokenBucket | undefined;
@@ -160,49 +163,60 @@ export class HttpTransport {
     private readonly config: ResolvedConfig,
     private readonly deps: TransportDeps,
   ) {
-    const agentOptions = {
-      keepAlive: true,
-      // TCP keep-alive probes on idle and long-polling connections once a minute, not Node's once a second.
-      keepAliveMsecs: 60_000,
-      maxFreeSockets: config.maxFreeSockets,
-      // No cap on open connections: a long poll holds its connection for up to its wait, so a cap would queue
-      // ordinary requests (and further watches) behind blocking queries for minutes.
-      maxSockets: Infinity,
-      scheduling: 'lifo' as const,
-    };
-    this.httpAgent = new http.Agent(agentOptions);
-    this.httpsAgent = new https.Agent({
-      ...agentOptions,
+    const fixedHeaders = { 'User-Agent': 'kvx-client', ...(config.token !== undefined ? { 'X-Consul-Token': config.token } : {}) };
+    const tls = {
       rejectUnauthorized: config.tls.verify,
       ...(config.tls.ca ? { ca: config.tls.ca } : {}),
       ...(config.tls.cert ? { cert: config.tls.cert } : {}),
       ...(config.tls.key ? { key: config.tls.key } : {}),
       ...(config.tls.serverName ? { servername: config.tls.serverName } : {}),
-    });
-    const defaults = {
-      baseURL: config.baseUrl,
-      httpAgent: this.httpAgent,
-      httpsAgent: this.httpsAgent,
-      ...(config.socketPath !== undefined ? { socketPath: config.socketPath } : {}),
-      responseType: 'arraybuffer' as const,
-      timeout: config.timeout,
-      headers: { 'User-Agent': 'kvx-client', ...(config.token !== undefined ? { 'X-Consul-Token': config.token } : {}) },
-      maxContentLength: config.maxResponseSize,
     };
-    // The direct path hands the fixed settings to the adapter rather than to axios, which would merge each of
-    // them into every request. Environment proxies need axios's own adapter; it must not follow redirects
-    // (they could carry the token to another host) and must hand every status back for the mapping below.
-    this.axios = config.proxy
-      ? axios.create({
-          ...defaults,
-          adapter: 'http',
-          maxRedirects: 0,
-          transformResponse: [],
-          validateStatus: () => true,
-          transitional: { clarifyTimeoutError: true },
-          redact: ['x-consul-token'],
-        })
-      : new Axios({ adapter: createNodeAdapter({ ...defaults, clarifyTimeoutError: true }) });
+    // Environment proxies need axios's own adapter; it must not follow redirects (they could carry the token
+    // to another host) and must hand every status back for the mapping below.
+    if (config.proxy) {
+      const agentOptions = { keepAlive: true, keepAliveMsecs: 60_000, maxSockets: Infinity, scheduling: 'lifo' as const };
+      this.agents = [new http.Agent(agentOptions), new https.Agent({ ...agentOptions, ...tls })];
+      this.axios = axios.create({
+        baseURL: config.baseUrl,
+        httpAgent: this.agents[0],
+        httpsAgent: this.agents[1],
+        responseType: 'arraybuffer',
+        timeout: config.timeout,
+        headers: fixedHeaders,
+        maxContentLength: config.maxResponseSize,
+        adapter: 'http',
+        maxRedirects: 0,
+        transformResponse: [],
+        validateStatus: () => true,
+        transitional: { clarifyTimeoutError: true },
+        redact: ['x-consul-token'],
+      });
+    } else {
+      this.pool = new ConnectionPool(config.baseUrl, {
+        keepAliveTimeout: config.keepAliveTimeout,
+        connectTimeout: config.timeout,
+        connect: {
+          ...(config.socketPath !== undefined ? { socketPath: config.socketPath } : {}),
+          ...(config.scheme === 'https' ? tls : {}),
+          // TCP keep-alive probes on idle and long-polling connections once a minute.
+          keepAlive: true,
+          keepAliveInitialDelay: 60_000,
+        },
+      });
+      // The fixed settings go to the adapter rather than to axios, which would merge each of them into every request.
+      this.axios = new Axios({
+        adapter: createUndiciAdapter(
+          { dispatcher: this.pool, baseURL: config.baseUrl },
+          {
+            responseType: 'arraybuffer',
+            timeout: config.timeout,
+            headers: fixedHeaders,
+            maxContentLength: config.maxResponseSize,
+            clarifyTimeoutError: true,
+          },
+        ),
+      });
+    }
     if (deps.breakerPolicy !== false) {
       this.breaker = deps.breakerFactory(config.display, 'request', deps.breakerPolicy);
       this.longPollBreaker = deps.breakerFactory(config.display, 'longPoll', deps.breakerPolicy);
@@ -344,8 +358,8 @@ export class HttpTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    void this.pool?.destroy().catch(() => undefined);
+    for (const agent of this.agents ?? []) agent.destroy();
     this.breaker?.shutdown();
     this.longPollBreaker?.shutdown();
   }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { Axios, AxiosError, AxiosHeaders, isCancel, type AxiosRequestConfig } from 'axios';
-import { createNodeAdapter, type NodeAdapterDefaults } from '../../packages/client/src/transport/node-adapter.js';
+import { ConnectionPool } from '../../packages/client/src/transport/connection-pool.js';
+import { createUndiciAdapter, type UndiciAdapterDefaults } from '../../packages/client/src/transport/undici-adapter.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 
 /** A local HTTP server for replies the fault proxy cannot script (binary bodies, redirects, endless streams). */
@@ -45,25 +46,27 @@ async function rejection(p: Promise<unknown>): Promise<AxiosError> {
   throw new Error('expected a rejection');
 }
 
-describe('client: node:http adapter for axios', () => {
+describe('client: undici adapter for axios', () => {
   let proxy: FaultProxy;
-  let agent: http.Agent;
+  let pools: ConnectionPool[];
   let server: TestServer | undefined;
 
-  /** axios on the adapter, aimed at `baseURL` (the proxy by default). */
-  function client(defaults: NodeAdapterDefaults = {}): Axios {
+  /** axios on the adapter, aimed at `baseURL` (the proxy by default), over a pool of its own. */
+  function client(defaults: UndiciAdapterDefaults = {}, baseURL = proxy.url, socketPath?: string): Axios {
+    const pool = new ConnectionPool(baseURL, { keepAliveTimeout: 4000, connectTimeout: 10_000, connect: socketPath ? { socketPath } : {} });
+    pools.push(pool);
     return new Axios({
-      adapter: createNodeAdapter({ baseURL: proxy.url, httpAgent: agent, responseType: 'arraybuffer', headers: { 'User-Agent': 'kvx-test' }, ...defaults }),
+      adapter: createUndiciAdapter({ dispatcher: pool, baseURL }, { responseType: 'arraybuffer', headers: { 'User-Agent': 'kvx-test' }, ...defaults }),
     });
   }
   const get = (ax: Axios, config: AxiosRequestConfig = {}) => ax.request<Buffer>({ method: 'GET', url: '/v1/kv/k', ...config });
 
   beforeEach(async () => {
     proxy = await startFaultProxy('http://127.0.0.1:9');
-    agent = new http.Agent({ keepAlive: true });
+    pools = [];
   });
   afterEach(async () => {
-    agent.destroy();
+    await Promise.all(pools.map((pool) => pool.destroy()));
     await proxy.close();
     await server?.close();
     server = undefined;
@@ -107,7 +110,7 @@ describe('client: node:http adapter for axios', () => {
   it('returns a compressed body as sent, without decompressing it', async () => {
     const gz = gzipSync('{"a":1}');
     server = await serve((_req, res) => res.writeHead(200, { 'Content-Encoding': 'gzip' }).end(gz));
-    const res = await get(client({ baseURL: server.url }));
+    const res = await get(client({}, server.url));
     expect(res.data.equals(gz)).to.equal(true);
   });
 
@@ -121,7 +124,7 @@ describe('client: node:http adapter for axios', () => {
         res.end('true');
       });
     });
-    const ax = client({ baseURL: server.url });
+    const ax = client({}, server.url);
     await ax.request({ method: 'PUT', url: '/v1/kv/k', data: Buffer.from([0x68, 0x69]) });
     await ax.request({ method: 'PUT', url: '/v1/kv/k', data: 'é' });
     expect(seen).to.deep.equal([
@@ -132,7 +135,7 @@ describe('client: node:http adapter for axios', () => {
 
   it('reuses its keep-alive connection', async () => {
     server = await serve((_req, res) => res.end('ok'));
-    const ax = client({ baseURL: server.url });
+    const ax = client({}, server.url);
     for (let i = 0; i < 3; i++) await get(ax);
     expect(server.connections).to.equal(1);
   });
@@ -143,7 +146,7 @@ describe('client: node:http adapter for axios', () => {
       requests++;
       res.writeHead(301, { Location: '/elsewhere' }).end();
     });
-    const res = await get(client({ baseURL: server.url }));
+    const res = await get(client({}, server.url));
     expect([res.status, res.headers['location'], requests]).to.deep.equal([301, '/elsewhere', 1]);
   });
 
@@ -158,11 +161,11 @@ describe('client: node:http adapter for axios', () => {
   });
 
   it('talks over a unix socket', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'kvx-node-adapter-'));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kvx-undici-adapter-'));
     try {
       const socketPath = path.join(dir, 'agent.sock');
       server = await serve((req, res) => res.end(`via ${req.url ?? ''}`), socketPath);
-      const res = await get(client({ baseURL: server.url, socketPath }));
+      const res = await get(client({}, server.url, socketPath));
       expect(res.data.toString()).to.equal('via /v1/kv/k');
     } finally {
       await server?.close();
@@ -211,7 +214,7 @@ describe('client: node:http adapter for axios', () => {
       res.writeHead(200, { 'Content-Length': '100' });
       res.write('only part', () => res.socket?.destroy());
     });
-    expect((await rejection(get(client({ baseURL: server.url })))).code).to.equal('ECONNRESET');
+    expect((await rejection(get(client({}, server.url)))).code).to.equal('ECONNRESET');
   });
 
   it('rejects a reply whose Content-Length exceeds maxContentLength', async () => {
@@ -233,7 +236,7 @@ describe('client: node:http adapter for axios', () => {
       res.on('close', closed);
       pump();
     });
-    const err = await rejection(get(client({ baseURL: server.url, maxContentLength: 64 * 1024 })));
+    const err = await rejection(get(client({ maxContentLength: 64 * 1024 }, server.url)));
     expect(err.code).to.equal(AxiosError.ERR_BAD_RESPONSE);
     await serverSawClose;
   });
@@ -244,10 +247,34 @@ describe('client: node:http adapter for axios', () => {
     expect(proxy.requests).to.equal(0);
   });
 
-  it('rejects a header value node:http refuses as an AxiosError, without sending', async () => {
+  it('rejects a header value undici refuses as an AxiosError, without sending or quoting it', async () => {
     const err = await rejection(get(client(), { headers: { 'X-Consul-Token': 'to✓en' } }));
-    expect(err.code).to.equal('ERR_INVALID_CHAR');
+    expect(err.code).to.equal(AxiosError.ERR_BAD_REQUEST);
+    expect(err.message).not.to.contain('to✓en');
     expect(proxy.requests).to.equal(0);
+  });
+
+  it("sends an absolute URL of the pool's origin, and refuses one of another origin without sending", async () => {
+    proxy.respond({ status: 200, body: 'ok' });
+    expect((await get(client(), { url: `${proxy.url}/v1/kv/abs` })).data.toString()).to.equal('ok');
+    const err = await rejection(get(client(), { url: 'http://192.0.2.1:8500/v1/kv/k' }));
+    expect(err.code).to.equal(AxiosError.ERR_NOT_SUPPORT);
+    expect(proxy.requests).to.equal(1);
+  });
+
+  it('gives up on a request still waiting for its connection when the deadline passes, and never sends it', async () => {
+    // A listener that never accepts: the connection attempt hangs in the backlog (or is left unanswered).
+    const silent = http.createServer();
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    silent.on('connection', (socket) => socket.pause());
+    try {
+      const err = await rejection(get(client({ clarifyTimeoutError: true }, url), { timeout: 100 }));
+      expect(err.code).to.equal(AxiosError.ETIMEDOUT);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   for (const [what, config] of [
