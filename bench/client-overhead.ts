@@ -7,7 +7,7 @@
  * pool driven directly (the floor of the HTTP exchange the client is built on).
  *
  * The client is measured as it ships: compiled (packages/client/dist), in a plain `node` child
- * (client-support/overhead-worker.js) with no tsx and no export conditions, since `bench/run.ts` runs under tsx,
+ * (support/overhead-worker.js) with no tsx and no export conditions, since `bench/run.ts` runs under tsx,
  * whose loader would also transform dist's JavaScript (its name-keeping helper adds a call and an allocation to
  * every closure) and tax every contender loaded here. The dev agent runs in another child, so neither this
  * process nor the agent adds CPU to the figures. A build older than the sources is refused (`npm run bench`
@@ -19,13 +19,11 @@
  * takes its lossless JSON path, as it does for lock and semaphore keys.
  */
 import { spawn } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnAgent } from '../test/support/dev-agent.js';
+import { assertFreshBuild, plainNodeEnv } from './support/fresh-build.js';
 
-const CLIENT_SRC = fileURLToPath(new URL('../packages/client/src/', import.meta.url));
-const CLIENT_BUILD_INFO = new URL('../packages/client/dist/.tsbuildinfo', import.meta.url);
-const WORKER = fileURLToPath(new URL('client-support/overhead-worker.js', import.meta.url));
+const WORKER = fileURLToPath(new URL('support/overhead-worker.js', import.meta.url));
 
 interface WorkerReport {
   requests: number;
@@ -34,28 +32,9 @@ interface WorkerReport {
   contenders: Record<string, { label: string; /** CPU µs per request, one per round. */ cpu: number[]; /** µs. */ p50: number }>;
 }
 
-/** Throws unless packages/client/dist was built after every TypeScript source: an older build measures old code. */
-async function assertFreshBuild(): Promise<void> {
-  let built: number;
-  try {
-    built = (await stat(CLIENT_BUILD_INFO)).mtimeMs;
-  } catch {
-    throw new Error('packages/client is not built: run `npx tsc -b` (or `npm run bench`, which builds first)');
-  }
-  const sources = await readdir(CLIENT_SRC, { recursive: true });
-  // Only TypeScript sources are compiled: a newer README or other file says nothing about the build.
-  for (const f of sources.filter((name) => name.endsWith('.ts'))) {
-    if ((await stat(`${CLIENT_SRC}${f}`)).mtimeMs > built) {
-      throw new Error(`packages/client/dist is older than packages/client/src/${f}: run \`npx tsc -b\` before this benchmark`);
-    }
-  }
-}
-
 /** Runs the worker with plain `node` (no inherited --import/--conditions, no NODE_OPTIONS) and parses its report. */
 function runWorker(agentUrl: string): Promise<WorkerReport> {
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, [WORKER, agentUrl], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [WORKER, agentUrl], { env: plainNodeEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -72,8 +51,8 @@ function runWorker(agentUrl: string): Promise<WorkerReport> {
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(): Promise<Record<string, unknown>> {
-  await assertFreshBuild();
-  const agent = await spawnAgent();
+  await assertFreshBuild('client', 'devagent');
+  const agent = await spawnAgent([], { compiled: true });
   let report: WorkerReport;
   try {
     report = await runWorker(agent.url);

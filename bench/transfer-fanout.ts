@@ -1,7 +1,8 @@
 /**
  * Fan-out of one file to a fleet: 1,000 watchers (4 child processes × 250, each watcher a separate
  * `watchAndDeliver` with its own host name and target file, as 1,000 nodes would run it) keep a 64 KiB file
- * delivered from a dev agent running in its own process. Each round publishes a new version; delivery latency
+ * delivered from a dev agent running in its own process. The watchers (support/fanout-worker.js) and the agent
+ * run compiled, in plain `node`, as the packages ship. Each round publishes a new version; delivery latency
  * is measured from the moment the publisher sends its commit (the `/v1/txn` that makes the version visible —
  * the publisher's read and its brotli compression come before and are not counted) to each watcher's
  * `onResult` (after the rename and the directory fsync). Every process reads the same clock:
@@ -26,8 +27,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { Consul, publish, watchAndDeliver, type WatchDelivery } from '@kvx/client';
+import { Consul, publish } from '@kvx/client';
 import { spawnAgent } from '../test/support/dev-agent.js';
+import { assertFreshBuild, plainNodeEnv } from './support/fresh-build.js';
+
+const WORKER = fileURLToPath(new URL('support/fanout-worker.js', import.meta.url));
 
 /** Worker processes: 4 unless `KVX_BENCH_PROCESSES` says otherwise. */
 const PROCESSES = Number(process.env['KVX_BENCH_PROCESSES'] ?? 4);
@@ -56,12 +60,6 @@ function clockOffset(): number {
   return Date.now() - now();
 }
 
-/** CPU time this process used so far, in ms. */
-function cpuMs(): number {
-  const cpu = process.cpuUsage();
-  return (cpu.user + cpu.system) / 1000;
-}
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 }
@@ -76,68 +74,6 @@ function version(round: number): Buffer {
     size += line.length + 1;
   }
   return Buffer.from(lines.join('\n') + '\n').subarray(0, SIZE);
-}
-
-/** Worker mode: runs WATCHERS_PER_PROCESS watchers and reports to the parent over IPC. */
-async function worker(address: string, dir: string, id: number): Promise<void> {
-  const send = (m: WorkerMessage) => process.send?.(m);
-  // Deliveries are reported in batches: one IPC message per delivery would add its own CPU to the watchers'.
-  let batch: { checksum: string; received: number; at: number }[] = [];
-  const flush = (): void => {
-    send({ type: 'delivered', batch });
-    batch = [];
-  };
-  const delivered = (d: { checksum: string; received: number; at: number }): void => {
-    if (batch.length === 0) setTimeout(flush, 50);
-    batch.push(d);
-  };
-  // One client stands for 250 nodes; each watcher keeps its own connection between changes, as each node's would.
-  const consul = new Consul({ address, env: {} });
-  const dataCounts = new Array<number>(WATCHERS_PER_PROCESS).fill(0);
-  const received = new Array<number>(WATCHERS_PER_PROCESS).fill(0);
-  const pinCounts = new Array<number>(WATCHERS_PER_PROCESS).fill(0);
-  const running: WatchDelivery[] = [];
-  for (let w = 0; w < WATCHERS_PER_PROCESS; w++) {
-    // Each watcher's own view of the client, counting the blocking reads it sends (the requests go through).
-    const kv = new Proxy(consul.kv, {
-      get(target, name, receiver) {
-        if (name !== 'list') return Reflect.get(target, name, receiver) as unknown;
-        return (prefix: string, opts?: Parameters<typeof target.list>[1]) => {
-          const pins = prefix.includes('/locks/');
-          if (pins) pinCounts[w] = (pinCounts[w] ?? 0) + 1;
-          else dataCounts[w] = (dataCounts[w] ?? 0) + 1;
-          const reply = target.list(prefix, opts);
-          return pins
-            ? reply
-            : reply.then((result) => {
-                received[w] = now();
-                return result;
-              });
-        };
-      },
-    });
-    const counted = new Proxy(consul, {
-      get: (target, prop, receiver) => (prop === 'kv' ? kv : (Reflect.get(target, prop, receiver) as unknown)),
-    });
-    running.push(
-      await watchAndDeliver({
-        consul: counted,
-        hostname: `node-${id}-${w}`,
-        files: [{ key: KEY, file: join(dir, `${id}-${w}`, 'file'), minLines: 1 }],
-        onResult: (r) => delivered({ checksum: r.checksum, received: received[w] ?? 0, at: now() }),
-        onError: (e) => send({ type: 'error', message: String(e) }),
-      }),
-    );
-  }
-  send({ type: 'ready', clockOffset: clockOffset() });
-  process.on('message', (m: string) => {
-    if (m === 'counts') send({ type: 'counts', data: dataCounts, pins: pinCounts, cpuMs: cpuMs() });
-    if (m === 'stop') {
-      void Promise.all(running.map((r) => r.stop()))
-        .then(() => consul.close())
-        .then(() => process.exit(0));
-    }
-  });
 }
 
 /** CPU time (user + system) a child process used so far, in ms, from /proc (`NaN` where there is none). */
@@ -160,11 +96,12 @@ function profileFlags(): string[] {
 
 /** The dev agent in its own process (profiled too when asked: Node refuses `--cpu-prof` in NODE_OPTIONS). */
 async function startAgent(): Promise<{ url: string; pid: number | undefined; stop(): Promise<unknown> }> {
-  const agent = await spawnAgent([], { nodeFlags: profileFlags() });
+  const agent = await spawnAgent([], { nodeFlags: profileFlags(), compiled: true });
   return { url: agent.url, pid: agent.process.pid, stop: () => agent.stop() };
 }
 
 export async function run(): Promise<Record<string, unknown>> {
+  await assertFreshBuild('client', 'devagent');
   const loadAtStart = loadavg()[0] ?? NaN;
   const agent = await startAgent();
   // One disk shared by 1,000 simulated nodes would measure 2,000 fsyncs queued on one device per round; each
@@ -231,9 +168,9 @@ export async function run(): Promise<Record<string, unknown>> {
     const first = await publish({ consul, key: KEY, content: initial, minLines: 1 });
     let ready = 0;
     for (let id = 0; id < PROCESSES; id++) {
-      const child = fork(fileURLToPath(import.meta.url), [], {
-        execArgv: ['--import', 'tsx', '--conditions=kvx-source', ...profileFlags()],
-        env: { ...process.env, KVX_FANOUT_WORKER: JSON.stringify({ address: agent.url, dir, id }) },
+      const child = fork(WORKER, [], {
+        execArgv: profileFlags(),
+        env: plainNodeEnv({ KVX_FANOUT_WORKER: JSON.stringify({ address: agent.url, dir, id }) }),
       });
       child.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
@@ -325,10 +262,6 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 }
 
-const workerConfig = process.env['KVX_FANOUT_WORKER'];
-if (workerConfig !== undefined && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { address, dir, id } = JSON.parse(workerConfig) as { address: string; dir: string; id: number };
-  await worker(address, dir, id);
-} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   console.log(await run());
 }

@@ -13,6 +13,8 @@ export type { DevAgent, DevAgentOptions };
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The agent's directly runnable entry point. */
 export const AGENT_MAIN = fileURLToPath(new URL('../../packages/devagent/src/main.ts', import.meta.url));
+/** The compiled entry point, as the package ships it (needs a build). */
+export const AGENT_MAIN_COMPILED = fileURLToPath(new URL('../../packages/devagent/dist/main.js', import.meta.url));
 
 /** Starts an in-process agent on 127.0.0.1, port 0, `sessionTtlMin` 100 ms; other options as given. */
 export function startTestAgent(opts: Partial<DevAgentOptions> = {}): Promise<DevAgent> {
@@ -27,6 +29,11 @@ export interface SpawnAgentOptions {
   startTimeoutMs?: number;
   /** Node flags for the agent's process (e.g. `--cpu-prof`), before the script. Default: none. */
   nodeFlags?: readonly string[];
+  /**
+   * Runs the compiled agent (packages/devagent/dist) in plain `node`, without tsx, as benchmarks measure it.
+   * Default: `false` (the TypeScript sources through tsx, which need no build).
+   */
+  compiled?: boolean;
 }
 
 /** A dev agent running as a child process. */
@@ -47,8 +54,9 @@ export interface SpawnedAgent {
 const LISTENING = /^kvx dev agent listening on (http:\/\/\S+)$/m;
 
 /** The argv `spawnAgent` runs (node flags + main.ts + `--dev --http-addr 127.0.0.1:0` + `args`). */
-export function agentCommand(args: readonly string[]): string[] {
-  return ['--import', 'tsx', '--conditions=kvx-source', AGENT_MAIN, '--dev', '--http-addr', '127.0.0.1:0', ...args];
+export function agentCommand(args: readonly string[], compiled = false): string[] {
+  const main = compiled ? [AGENT_MAIN_COMPILED] : ['--import', 'tsx', '--conditions=kvx-source', AGENT_MAIN];
+  return [...main, '--dev', '--http-addr', '127.0.0.1:0', ...args];
 }
 
 /**
@@ -56,9 +64,11 @@ export function agentCommand(args: readonly string[]): string[] {
  * and resolves once it printed its listening line.
  */
 export function spawnAgent(args: readonly string[] = [], opts: SpawnAgentOptions = {}): Promise<SpawnedAgent> {
-  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...agentCommand(args)], {
+  const env = { ...process.env, ...opts.env };
+  if (opts.compiled) delete env['NODE_OPTIONS'];
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...agentCommand(args, opts.compiled)], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...opts.env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -3,7 +3,7 @@
  * conditions), so the client is measured as the package ships: `packages/client/dist`, loaded the way a user's
  * process loads it, with no loader transforming any module of any contender.
  *
- *   node bench/client-support/overhead-worker.js AGENT_URL
+ *   node bench/support/overhead-worker.js AGENT_URL
  *
  * Writes the key, then runs every contender in interleaved rounds in this one process, so drift and the load of
  * other processes affect each alike, and prints one JSON line on stdout:
