@@ -47,12 +47,12 @@ export function base64(o: JsonObject, field: string): Buffer {
   return Buffer.from(v, 'base64');
 }
 
-/** Decodes one KV entry (`DirEntry`). */
-export function decodeKvPair(v: JsonValue | undefined): KvPair {
+/** Decodes one KV entry (`DirEntry`), with its value already decoded when `value` is given. */
+export function decodeKvPair(v: JsonValue | undefined, value?: Buffer): KvPair {
   const o = asObject(v, 'a KV entry');
   const pair: KvPair = {
     key: str(o, 'Key'),
-    value: base64(o, 'Value'),
+    value: value ?? base64(o, 'Value'),
     flags: toUint64(o['Flags'], 'Flags'),
     createIndex: toUint64(o['CreateIndex'], 'CreateIndex'),
     modifyIndex: toUint64(o['ModifyIndex'], 'ModifyIndex'),

@@ -9,7 +9,8 @@
 
 import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { HttpTransport } from '../transport/http.js';
-import { asArray, decodeBool, decodeKvPair, parseBody } from './decode.js';
+import { asArray, decodeBool, parseBody } from './decode.js';
+import { decodeKvEntries } from './kv-entries.js';
 import { encodePath, entryKey, queryMeta, queryResult, readRequest, uint64 } from './query.js';
 import type { KvDeleteOptions, KvPair, KvWriteOptions, QueryOptions, QueryResult, RequestOptions } from './types.js';
 
@@ -41,8 +42,7 @@ export class KvApi {
     const res = await this.t.send(readRequest(this.t, opts, { endpoint: 'kv_get', path: `/v1/kv/${encodePath(k)}`, accept: [404] }));
     const meta = queryMeta(res);
     if (res.status === 404) return queryResult(meta, undefined);
-    const list = asArray(parseBody(res), 'a KV read');
-    return queryResult(meta, list.length === 0 ? undefined : decodeKvPair(list[0]));
+    return queryResult(meta, decodeKvEntries(res.body, 'a KV read')[0]);
   }
 
   /** Reads one key's raw bytes (`?raw`), without flags or indexes of the entry. */
@@ -62,7 +62,7 @@ export class KvApi {
     );
     const meta = queryMeta(res);
     if (res.status === 404) return queryResult(meta, []);
-    return queryResult(meta, asArray(parseBody(res), 'a KV listing').map(decodeKvPair));
+    return queryResult(meta, decodeKvEntries(res.body, 'a KV listing'));
   }
 
   /** Lists the keys under `prefix`, optionally grouped at `separator` (Consul's `?keys&separator=`). */

@@ -144,6 +144,12 @@ export class FileInstaller {
   private readonly validate: HookSpec | undefined;
   /** The target as this installer last wrote or read it (`undefined`: unknown). */
   private known: KnownVersion | undefined;
+  /**
+   * Whether a pending-exec marker left by an earlier configuration with `exec` has been cleared. Once is
+   * enough: a marker written later by another configuration names its own version and command, and that
+   * installer drops it as stale when it no longer matches.
+   */
+  private markerCleared = false;
 
   private constructor(
     options: InstallOptions,
@@ -272,7 +278,10 @@ export class FileInstaller {
     if (validateSpec === undefined) this.known = knownVersion(checksum, written);
     metrics.count(ctx.writtenMetric, direction, key);
     logger('info', 'file written', { key, file: this.file, checksum, previousChecksum, size: content.length });
-    if (!owesExec) await removeExecPending(this.file);
+    if (!owesExec && !this.markerCleared) {
+      await removeExecPending(this.file);
+      this.markerCleared = true;
+    }
     const ran = owesExec ? await this.runOwedExec(env, ctx) : { exec: undefined, splayMs: 0 };
     return { status: 'written', file: this.file, previousChecksum, repaired: { mode: false, owner: false }, validate, ...ran, execRetried: false };
   }
