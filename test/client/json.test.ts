@@ -67,6 +67,24 @@ describe('client: lossless JSON', () => {
     expect(Object.getOwnPropertyDescriptor(v, '__proto__')?.value).to.deep.equal({ n: 18446744073709551615n });
   });
 
+  it('tells apart different literals that round to the same number', () => {
+    expect(parseJson('[9007199254740993,9007199254740992,{"a":9007199254740993}]')).to.deep.equal([
+      9007199254740993n,
+      9007199254740992n,
+      { a: 9007199254740993n },
+    ]);
+    expect(parseJson('[12345678901234567.5,12345678901234568]')).to.deep.equal([12345678901234568, 12345678901234568n]);
+  });
+
+  it('keeps each big integer with its own member when members are repeated or reordered', () => {
+    expect(parseJson('{"2":18446744073709551615,"1":12345678901234567890}')).to.deep.equal({ 1: 12345678901234567890n, 2: 18446744073709551615n });
+    expect(parseJson('{"a":12345678901234567890,"b":1,"a":18446744073709551615}')).to.deep.equal({ a: 18446744073709551615n, b: 1 });
+  });
+
+  it('keeps big literals that are not integers as numbers', () => {
+    expect(parseJson('[1e300,-2.5E20,12345678901234567890e0]')).to.deep.equal([1e300, -2.5e20, Number('12345678901234567890e0')]);
+  });
+
   it('keeps 2^53 - 1 a number and makes 2^53 a bigint', () => {
     expect(parseJson('[9007199254740991,-9007199254740991,9007199254740992]')).to.deep.equal([9007199254740991, -9007199254740991, 9007199254740992n]);
   });

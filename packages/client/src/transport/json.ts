@@ -2,7 +2,9 @@
  * Lossless JSON for Consul bodies. Consul's indexes and `Flags` are uint64; the lock and semaphore flag
  * values exceed 2^53, and Node 20's `JSON.parse` has no access to a number's source text, so an ordinary
  * parse silently rounds them. {@link parseJson} returns integers beyond the safe range as `bigint` and
- * everything else exactly as `JSON.parse` would.
+ * everything else exactly as `JSON.parse` would: the native parser does the work, the literals of the few
+ * unsafe numbers are read back from the text, and a parser of its own takes over only when two different
+ * literals round to the same number.
  *
  * @module
  */
@@ -32,7 +34,9 @@ export function parseJson(text: string): JsonValue {
     // numbers only — a few per entry — rather than at every character of the text, most of which is
     // base64 values: a scan for digit runs cost more than the parse itself.
     const value = JSON.parse(text) as JsonValue;
-    return holdsUnsafeNumber(value) ? new LosslessParser(text).parseDocument() : value;
+    if (!holdsUnsafeNumber(value)) return value;
+    const literals = unsafeLiterals(text);
+    return literals === undefined ? new LosslessParser(text).parseDocument() : withExactNumbers(value, literals);
   } catch (err) {
     // V8's messages quote the text around the error, which may be anything the server sent (an echoed
     // token, say): only the position goes into the error, and the original is not kept as its cause.
@@ -55,6 +59,62 @@ export function holdsUnsafeNumber(value: unknown): boolean {
   const record = value as Record<string, unknown>;
   for (const key in record) if (holdsUnsafeNumber(record[key])) return true;
   return false;
+}
+
+/**
+ * One token of JSON text, for finding number literals: a whole string (whose digits are not numbers), a number,
+ * or a run of anything else (punctuation, whitespace, literals).
+ */
+const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[^"\d-]+/y;
+
+const isUnsafe = (n: number): boolean => n > Number.MAX_SAFE_INTEGER || n < -Number.MAX_SAFE_INTEGER;
+
+/**
+ * The source text of every number literal of (valid) JSON `text` whose value lies beyond the safe range, keyed by
+ * that value; `undefined` when two different literals round to the same number, so that the parsed value
+ * alone cannot tell which literal it came from.
+ */
+function unsafeLiterals(text: string): Map<number, string> | undefined {
+  const literals = new Map<number, string>();
+  TOKEN.lastIndex = 0;
+  while (TOKEN.lastIndex < text.length) {
+    const start = TOKEN.lastIndex;
+    if (!TOKEN.test(text)) return undefined;
+    const c = text.charCodeAt(start);
+    if (c !== 0x2d && (c < 0x30 || c > 0x39)) continue;
+    const literal = text.slice(start, TOKEN.lastIndex);
+    const n = Number(literal);
+    if (!isUnsafe(n)) continue;
+    const seen = literals.get(n);
+    if (seen === undefined) literals.set(n, literal);
+    else if (seen !== literal) return undefined;
+  }
+  return literals;
+}
+
+/**
+ * `value` (a `JSON.parse` result, changed in place) with each unsafe integer replaced by the exact `bigint` of
+ * its literal. A parsed number maps to one literal by its value, whatever the order of members, so repeated or
+ * reordered members cannot mismatch them.
+ */
+function withExactNumbers(value: JsonValue, literals: Map<number, string>): JsonValue {
+  if (typeof value === 'number') {
+    if (!isUnsafe(value)) return value;
+    const literal = literals.get(value);
+    return literal !== undefined && INTEGER.test(literal) ? BigInt(literal) : value;
+  }
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = withExactNumbers(value[i] as JsonValue, literals);
+    return value;
+  }
+  for (const key of Object.keys(value)) {
+    const exact = withExactNumbers(value[key] as JsonValue, literals);
+    // Assigning "__proto__" would set the prototype; JSON.parse made it an ordinary own property.
+    if (key === '__proto__') Object.defineProperty(value, key, { value: exact, enumerable: true, writable: true, configurable: true });
+    else value[key] = exact;
+  }
+  return value;
 }
 
 const UINT64_END = 1n << 64n;

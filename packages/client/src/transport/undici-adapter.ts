@@ -38,6 +38,7 @@ import {
   type AxiosResponse,
   type InternalAxiosRequestConfig,
 } from 'axios';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 
 /** Request settings the adapter applies when the request config leaves them unset. */
@@ -121,7 +122,7 @@ function networkError(err: unknown, config: InternalAxiosRequestConfig): AxiosEr
  * copied in as is, and the plain normalisation is skipped; `normalize(true)` (header name formatting) still runs.
  */
 class ParsedHeaders extends AxiosHeaders {
-  static of(headers: Record<string, string | string[] | undefined>): ParsedHeaders {
+  static of(headers: IncomingHttpHeaders): ParsedHeaders {
     return Object.assign(new ParsedHeaders(), headers);
   }
 
@@ -147,6 +148,125 @@ function parseBase(baseURL: string): Target {
   return { origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, '') };
 }
 
+/** What an {@link Exchange} needs to know besides the request config. */
+interface ExchangeSettings {
+  /** Largest reply body accepted, in bytes (`Infinity`: no limit). */
+  maxContent: number;
+  /** Give the body as a `Buffer` (`arraybuffer`) rather than as UTF-8 text. */
+  asBuffer: boolean;
+  signal: AbortSignal | undefined;
+  /** Deadline of the whole exchange in ms (`0`: none). */
+  timeout: number;
+  clarifyTimeoutError: boolean;
+}
+
+function onTimeout(exchange: Exchange): void {
+  exchange.timedOut();
+}
+
+/**
+ * One request and its reply: undici's handler, the deadline and the cancellation, settling the adapter's promise
+ * exactly once. A class rather than closures, since one is made for every request.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private settled = false;
+  private readonly timer: NodeJS.Timeout | undefined;
+  /** Known once undici starts the request on a connection; a request settled before then is aborted there. */
+  private controller: Dispatcher.DispatchController | undefined;
+  private readonly onAbort: (() => void) | undefined;
+  private status = 0;
+  private statusText = '';
+  private headers: IncomingHttpHeaders = {};
+  private readonly chunks: Buffer[] = [];
+  private received = 0;
+
+  constructor(
+    private readonly config: InternalAxiosRequestConfig,
+    private readonly resolve: (r: AxiosResponse) => void,
+    private readonly reject: (e: AxiosError) => void,
+    private readonly settings: ExchangeSettings,
+  ) {
+    if (settings.signal !== undefined) {
+      this.onAbort = () => this.abandon(new CanceledError(undefined, config));
+      settings.signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+    if (settings.timeout > 0) this.timer = setTimeout(onTimeout, settings.timeout, this);
+  }
+
+  /** Marks the exchange settled; `false` when it already was. */
+  private finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.onAbort !== undefined) this.settings.signal?.removeEventListener('abort', this.onAbort);
+    return true;
+  }
+
+  /** Settles with `err`. */
+  fail(err: AxiosError): void {
+    if (this.finish()) this.reject(err);
+  }
+
+  /** Settles with `err` and tears the exchange down (undici closes a connection whose reply is cut short). */
+  private abandon(err: AxiosError): void {
+    if (!this.finish()) return;
+    this.controller?.abort(err);
+    this.reject(err);
+  }
+
+  timedOut(): void {
+    const { config, settings } = this;
+    const message = config.timeoutErrorMessage ?? `timeout of ${settings.timeout}ms exceeded`;
+    this.abandon(new AxiosError(message, settings.clarifyTimeoutError ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED, config));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.settled) controller.abort(new CanceledError(undefined, this.config));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    this.status = statusCode;
+    this.statusText = statusMessage ?? '';
+    this.headers = headers;
+    if (Number(headers['content-length']) > this.settings.maxContent) this.abandon(tooLarge(this.settings.maxContent, this.config));
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    this.received += chunk.length;
+    if (this.received > this.settings.maxContent) {
+      this.abandon(tooLarge(this.settings.maxContent, this.config));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (!this.finish()) return;
+    const { chunks, status, config } = this;
+    const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.received);
+    const response: AxiosResponse = {
+      data: this.settings.asBuffer ? raw : raw.toString('utf8'),
+      status,
+      statusText: this.statusText,
+      headers: ParsedHeaders.of(this.headers),
+      config,
+    };
+    const validate = config.validateStatus;
+    if (!validate || validate(status)) {
+      this.resolve(response);
+    } else {
+      const code = status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE;
+      this.reject(new AxiosError(`Request failed with status code ${status}`, code, config, undefined, response));
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.fail(networkError(err, this.config));
+  }
+}
+
 /**
  * Creates the adapter; pass it as axios's `adapter` option.
  *
@@ -161,6 +281,8 @@ export function createUndiciAdapter(target: UndiciAdapterTarget, defaults: Undic
   /** The path (with query) to send. */
   const requestPath = (config: InternalAxiosRequestConfig): string => {
     const url = config.url ?? '';
+    // The client's own requests are paths; only something else needs the absolute-URL check.
+    if (url.charCodeAt(0) === 0x2f) return base.basePath + url;
     if (ABSOLUTE_URL.test(url) && config.allowAbsoluteUrls !== false) {
       const i = url.indexOf('/', url.indexOf('//') + 2);
       const origin = i === -1 ? url : url.slice(0, i);
@@ -192,89 +314,13 @@ export function createUndiciAdapter(target: UndiciAdapterTarget, defaults: Undic
       reject(new AxiosError('Request body larger than maxBodyLength limit', AxiosError.ERR_BAD_REQUEST, config));
       return;
     }
-    const maxContent = limit(config.maxContentLength ?? defaults.maxContentLength);
-    const asBuffer = responseType === 'arraybuffer';
-
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    // Known once undici starts the request on a connection; a request settled before then is aborted there.
-    let controller: Dispatcher.DispatchController | undefined;
-    const finish = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      return true;
-    };
-    const fail = (err: AxiosError): void => {
-      if (finish()) reject(err);
-    };
-    /** Settles with `err` and tears the exchange down (undici closes a connection whose reply is cut short). */
-    const abandon = (err: AxiosError): void => {
-      if (!finish()) return;
-      controller?.abort(err);
-      reject(err);
-    };
-
-    let status = 0;
-    let statusText = '';
-    let headers: Record<string, string | string[] | undefined> = {};
-    const chunks: Buffer[] = [];
-    let received = 0;
-
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(ctl) {
-        controller = ctl;
-        if (settled) ctl.abort(new CanceledError(undefined, config));
-      },
-      onResponseStart(ctl, statusCode, parsed, statusMessage) {
-        status = statusCode;
-        statusText = statusMessage ?? '';
-        headers = parsed;
-        if (Number(headers['content-length']) > maxContent) abandon(tooLarge(maxContent, config));
-      },
-      onResponseData(ctl, chunk) {
-        if (settled) return;
-        received += chunk.length;
-        if (received > maxContent) {
-          abandon(tooLarge(maxContent, config));
-          return;
-        }
-        chunks.push(chunk);
-      },
-      onResponseEnd() {
-        if (!finish()) return;
-        const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
-        const response: AxiosResponse = {
-          data: asBuffer ? raw : raw.toString('utf8'),
-          status,
-          statusText,
-          headers: ParsedHeaders.of(headers),
-          config,
-        };
-        const validate = config.validateStatus;
-        if (!validate || validate(status)) {
-          resolve(response);
-        } else {
-          const code = status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE;
-          reject(new AxiosError(`Request failed with status code ${status}`, code, config, undefined, response));
-        }
-      },
-      onResponseError(ctl, err) {
-        fail(networkError(err, config));
-      },
-    };
-
-    const onAbort = (): void => abandon(new CanceledError(undefined, config));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const timeout = config.timeout ?? defaults.timeout ?? 0;
-    if (timeout > 0) {
-      timer = setTimeout(() => {
-        const clarify = config.transitional?.clarifyTimeoutError ?? defaults.clarifyTimeoutError;
-        const message = config.timeoutErrorMessage ?? `timeout of ${timeout}ms exceeded`;
-        abandon(new AxiosError(message, clarify ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED, config));
-      }, timeout);
-    }
+    const exchange = new Exchange(config, resolve, reject, {
+      maxContent: limit(config.maxContentLength ?? defaults.maxContentLength),
+      asBuffer: responseType === 'arraybuffer',
+      signal,
+      timeout: config.timeout ?? defaults.timeout ?? 0,
+      clarifyTimeoutError: config.transitional?.clarifyTimeoutError ?? defaults.clarifyTimeoutError ?? false,
+    });
     try {
       dispatcher.dispatch(
         {
@@ -283,10 +329,10 @@ export function createUndiciAdapter(target: UndiciAdapterTarget, defaults: Undic
           headers: requestHeaders(defaults.headers, config.headers),
           body: body ?? null,
         },
-        handler,
+        exchange,
       );
     } catch (err) {
-      fail(networkError(err, config));
+      exchange.fail(networkError(err, config));
     }
   };
 
