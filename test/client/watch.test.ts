@@ -120,6 +120,31 @@ describe('client: watches against the dev agent', () => {
     expect(proxy.log.filter((r) => r.outcome === 'blackholed').length).to.be.at.least(1);
   });
 
+  it("waits for an open breaker's next probe instead of letting its fast failures compound the backoff", async function () {
+    this.timeout(15_000);
+    const client = new Consul({ address: proxy.address, env: {}, timeout: 300, retry: false, breaker: { volumeThreshold: 2, resetTimeout: 1000 } });
+    try {
+      await writer.kv.put('w/breaker', 'v0');
+      const watch = client.watch((o) => client.kv.get('w/breaker', o), { wait: 5000, backoff: { minDelay: 100, maxDelay: 20_000 } });
+      const next = puller(watch);
+      await next();
+      const pending = next();
+      await proxy.refuse();
+      await writer.kv.put('w/breaker', 'v1');
+      // Long enough for an exponential backoff fed by every fast failure to grow past several seconds.
+      await delay(3500);
+      expect(client.breakerStates.longPoll).to.not.equal('closed');
+      await proxy.pass();
+      const back = performance.now();
+      expect((await pending).value?.value.toString()).to.equal('v1');
+      // The breaker probes within its reset timeout (1 s); the watch follows within its jitter (≤ 100 ms).
+      expect(performance.now() - back).to.be.below(2000);
+      expect(watch.endReason).to.equal(undefined);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('ends promptly with endReason "aborted" when aborted during a long poll', async () => {
     await writer.kv.put('w/abort', 'v0');
     const ac = new AbortController();

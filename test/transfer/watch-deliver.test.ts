@@ -172,9 +172,7 @@ describe('transfer: watchAndDeliver', () => {
     let viaProxy: Consul;
     before(async () => {
       proxy = await startFaultProxy(h.agent.url);
-      // No breaker: the outage below would open it, and the watch would then wait out the breaker's reset on top
-      // of its own backoff; breakers have their own tests.
-      viaProxy = new Consul({ address: proxy.url, env: {}, breaker: false });
+      viaProxy = new Consul({ address: proxy.url, env: {} });
     });
     after(async () => {
       await viaProxy.close();

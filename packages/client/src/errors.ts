@@ -101,10 +101,17 @@ export class TimeoutError extends ConnectionError {
 
 /** The circuit breaker for an agent address is open: requests fail fast until a probe succeeds. */
 export class CircuitOpenError extends KvxError {
-  constructor(address: string) {
+  /**
+   * How long until the breaker lets a probe request through (ms), when the breaker knows; `0` while a probe is
+   * already on its way. Retrying earlier only fails fast again.
+   */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(address: string, retryAfterMs?: number) {
     super('KVX_CIRCUIT_OPEN', `circuit breaker for Consul agent ${address} is open after repeated failures; retry later`, {
       retryable: false,
     });
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -155,6 +155,12 @@ export class Watch<T> implements AsyncIterable<QueryResult<T>> {
             this.failure = err;
             throw err;
           }
+          // An open breaker says when it will try the agent again: wait for that (plus jitter, so that the watches
+          // of a client do not all line up behind its probe) rather than let the fast failures compound the backoff.
+          if (err instanceof CircuitOpenError && err.retryAfterMs !== undefined) {
+            await sleep(err.retryAfterMs + backoffDelay(1, this.backoff.minDelay, this.backoff.maxDelay, this.backoff.factor), signal);
+            continue;
+          }
           failures++;
           await sleep(backoffDelay(failures, this.backoff.minDelay, this.backoff.maxDelay, this.backoff.factor), signal);
           continue;

@@ -107,11 +107,18 @@ export const opossumBreakerFactory: BreakerFactory = (address, kind, policy) => 
   });
   const listeners: ((s: BreakerState) => void)[] = [];
   const emit = (s: BreakerState): void => listeners.forEach((l) => l(s));
-  cb.on('open', () => emit('open'));
+  // When the open circuit will let its probe through; opossum keeps this to itself.
+  let probeAt = 0;
+  cb.on('open', () => {
+    probeAt = performance.now() + p.resetTimeout;
+    emit('open');
+  });
   cb.on('halfOpen', () => emit('halfOpen'));
   cb.on('close', () => emit('closed'));
   const translate = (err: unknown): never => {
-    if (!(err instanceof KvxError) && (err as { code?: unknown }).code === 'EOPENBREAKER') throw new CircuitOpenError(address);
+    if (!(err instanceof KvxError) && (err as { code?: unknown }).code === 'EOPENBREAKER') {
+      throw new CircuitOpenError(address, Math.max(0, Math.ceil(probeAt - performance.now())));
+    }
     throw err;
   };
   return {
