@@ -12,6 +12,8 @@
  * - `@kvx/lock`: its supervisor starts reaper.js next to its own module file, which the bundle does not have;
  * - `@kvx/devagent`: only `kvx agent` and `kvx demo` need it;
  * - `unix-dgram`: hot-shots' optional native module for DogStatsD over a Unix socket.
+ *
+ * undici comes in as the two modules the client uses (scripts/undici-slim.cjs), not as the whole library.
  */
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
@@ -37,6 +39,34 @@ const bundleLazyRequires = {
   },
 };
 
+/** The undici exports scripts/undici-slim.cjs provides. */
+const SLIM_UNDICI_EXPORTS = ['Client', 'buildConnector'];
+
+/**
+ * Points `import … from 'undici'` at scripts/undici-slim.cjs (see there why), after checking that the compiled
+ * client imports no other undici export, which the slim module would leave undefined.
+ */
+const slimUndici = {
+  name: 'kvx-bundle-slim-undici',
+  setup(b) {
+    const slim = fileURLToPath(new URL('./undici-slim.cjs', import.meta.url));
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: slim }));
+    b.onLoad({ filter: /[\\/]packages[\\/]client[\\/]dist[\\/].*\.js$/ }, async ({ path }) => {
+      const source = await readFile(path, 'utf8');
+      const named = [...source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'undici'/g)];
+      if (named.length !== source.split(/from\s*'undici'|import\(\s*'undici'\s*\)/).length - 1) {
+        throw new Error(`${path} loads undici other than by named imports: extend scripts/undici-slim.cjs and this check`);
+      }
+      for (const [, names] of named) {
+        for (const name of names.split(',').map((n) => n.trim().split(/\s+as\s+/)[0]).filter(Boolean)) {
+          if (!SLIM_UNDICI_EXPORTS.includes(name)) throw new Error(`${path} imports ${name} from undici: add it to scripts/undici-slim.cjs`);
+        }
+      }
+      return undefined;
+    });
+  },
+};
+
 await build({
   entryPoints: [dist('main.js')],
   outfile: dist('kvx.mjs'),
@@ -45,7 +75,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['@kvx/lock', '@kvx/devagent', 'unix-dgram'],
-  plugins: [bundleLazyRequires],
+  plugins: [slimUndici, bundleLazyRequires],
   // CommonJS dependencies (axios's follow-redirects, form-data, hot-shots, …) call `require`, which an ES
   // module lacks.
   banner: {
