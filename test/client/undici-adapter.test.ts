@@ -97,6 +97,17 @@ describe('client: undici adapter for axios', () => {
     expect((await get(client(), { responseType: 'text' })).data).to.equal('héllo');
   });
 
+  it('decodes text that arrives in several chunks, characters split across them included', async () => {
+    const text = 'é€😀'.repeat(50_000);
+    const bytes = Buffer.from(text);
+    server = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Length': String(bytes.length) });
+      // Cut inside a multi-byte character, and send the halves in separate writes.
+      res.write(bytes.subarray(0, 100_001), () => setTimeout(() => res.end(bytes.subarray(100_001)), 10));
+    });
+    expect((await get(client({}, server.url), { responseType: 'text' })).data).to.equal(text);
+  });
+
   it('sends its fixed headers, lets a request replace them, and never asks for compression', async () => {
     proxy.respond({ status: 200, count: 2 });
     const ax = client({ headers: { 'User-Agent': 'kvx-test', 'X-Consul-Token': 'fixed' } });

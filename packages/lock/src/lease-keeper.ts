@@ -9,7 +9,7 @@
  */
 
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Consul, SessionRenewer } from '@kvx/client';
+import { withDeadline, type Consul, type SessionRenewer } from '@kvx/client';
 import type { Lease } from './child-group.js';
 import { LeaseExpiredError } from './errors.js';
 import { leaseAfter, type FencePlan } from './fence.js';
@@ -88,10 +88,9 @@ export class LeaseKeeper {
   async renewNow(): Promise<boolean> {
     const sentAt = hrNow();
     const untilTerm = Number(this.lease.termAt - sentAt) / 1e6;
+    const bounded = withDeadline(this.#stop.signal, Math.ceil(Math.max(this.#o.plan.retryIntervalMs, untilTerm)));
     try {
-      const entry = await this.#o.consul.session.renew(this.#o.sessionId, {
-        signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(Math.ceil(Math.max(this.#o.plan.retryIntervalMs, untilTerm)))]),
-      });
+      const entry = await this.#o.consul.session.renew(this.#o.sessionId, { signal: bounded.signal });
       if (entry === undefined) {
         this.#o.onSessionGone?.();
         this.stop();
@@ -100,6 +99,8 @@ export class LeaseKeeper {
     } catch (err) {
       if (!this.#stop.signal.aborted) this.#o.onRenewFailed?.(err, Number(this.lease.termAt - hrNow()) / 1e6);
       return false;
+    } finally {
+      bounded.clear();
     }
     this.#confirm(sentAt);
     return true;

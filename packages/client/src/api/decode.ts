@@ -15,7 +15,7 @@ type JsonObject = { [key: string]: JsonValue };
 
 /** Parses a response body as lossless JSON. */
 export function parseBody(res: HttpResponse): JsonValue {
-  return parseJson(res.body.toString('utf8'));
+  return parseJson(res.text);
 }
 
 /** Asserts that `v` is a JSON object. */

@@ -1,11 +1,11 @@
 /**
- * Decoding of KV read replies (`GET /v1/kv/…`, a JSON array of entries) without turning their values into
- * JavaScript strings twice. The plain way — the body as a string, `JSON.parse`, then each base64 `Value`
- * decoded — puts every value on the V8 heap twice (inside the body text, then as the parsed string) before
- * it becomes a `Buffer`. For the large values kvx moves (files up to 512 KiB a key) that allocation, and the
- * garbage collection it causes, costs more than the rest of a watcher's wake-up together.
+ * Decoding of KV read replies (`GET /v1/kv/…`, a JSON array of entries) without copying their values into
+ * JavaScript strings twice. The plain way — `JSON.parse` of the body text, then each base64 `Value` decoded —
+ * puts every value on the V8 heap twice (inside the body text, then as the parsed string) before it becomes a
+ * `Buffer`. For the large values kvx moves (files up to 512 KiB a key) that allocation, and the garbage
+ * collection it causes, costs more than the rest of a watcher's wake-up together.
  *
- * So for a large body each `"Value":"…"` is cut out of the bytes and decoded straight into a `Buffer`; only the
+ * So for a large body each `"Value":"…"` is cut out of the text and decoded straight into a `Buffer`; only the
  * small remainder (keys, flags, indexes, sessions) goes through the lossless JSON parser, and each entry gets
  * its value back in order. The cut is safe because an unescaped `"Value":"` cannot occur inside a JSON string
  * (every quote there is escaped), so a match is either the `Value` member itself or — only in a reply no
@@ -21,24 +21,22 @@ import { parseJson, type JsonValue } from '../transport/json.js';
 import { asArray, asObject, decodeKvPair } from './decode.js';
 import type { KvPair } from './types.js';
 
-/** Bodies below this size are decoded the plain way: cutting out values pays off only for large ones. */
+/** Bodies below this length are decoded the plain way: cutting out values pays off only for large ones. */
 export const CUT_VALUES_ABOVE = 4096;
 
-const VALUE_MEMBER = Buffer.from('"Value":"');
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+const VALUE_MEMBER = '"Value":"';
 
 /**
- * The entries of a KV read reply (an array of `DirEntry`; `what` names it in errors).
+ * The entries of a KV read reply (an array of `DirEntry`, as text; `what` names it in errors).
  *
  * @throws {@link ProtocolError} when the body is not valid JSON or not an array of entries.
  */
-export function decodeKvEntries(body: Buffer, what: string): KvPair[] {
-  if (body.length > CUT_VALUES_ABOVE) {
-    const cut = decodeWithValuesCut(body, what);
+export function decodeKvEntries(text: string, what: string): KvPair[] {
+  if (text.length > CUT_VALUES_ABOVE) {
+    const cut = decodeWithValuesCut(text, what);
     if (cut !== undefined) return cut;
   }
-  return asArray(parseJson(body.toString('utf8')), what).map((entry) => decodeKvPair(entry));
+  return asArray(parseJson(text), what).map((entry) => decodeKvPair(entry));
 }
 
 /**
@@ -46,27 +44,27 @@ export function decodeKvEntries(body: Buffer, what: string): KvPair[] {
  *
  * @internal exported for tests.
  */
-export function decodeWithValuesCut(body: Buffer, what: string): KvPair[] | undefined {
+export function decodeWithValuesCut(text: string, what: string): KvPair[] | undefined {
   const values: Buffer[] = [];
-  let text = '';
+  const rest: string[] = [];
   let from = 0;
-  for (let at = body.indexOf(VALUE_MEMBER); at !== -1; at = body.indexOf(VALUE_MEMBER, from)) {
+  for (let at = text.indexOf(VALUE_MEMBER); at !== -1; at = text.indexOf(VALUE_MEMBER, from)) {
     const start = at + VALUE_MEMBER.length;
-    const end = body.indexOf(QUOTE, start);
+    const end = text.indexOf('"', start);
     if (end === -1) return undefined;
     // An escape inside the value would mean it is not plain base64 text (or that the quote found is escaped).
-    const backslash = body.indexOf(BACKSLASH, start);
+    const backslash = text.indexOf('\\', start);
     if (backslash !== -1 && backslash < end) return undefined;
-    // Cut at ASCII characters, so no UTF-8 sequence is split; the base64 alphabet is ASCII.
-    text += body.toString('utf8', from, start);
-    values.push(Buffer.from(body.toString('latin1', start, end), 'base64'));
+    rest.push(text.slice(from, start));
+    // A slice shares the reply's characters: the value is decoded without being copied into a string first.
+    values.push(Buffer.from(text.slice(start, end), 'base64'));
     from = end;
   }
   if (values.length === 0) return undefined;
-  text += body.toString('utf8', from);
+  rest.push(text.slice(from));
   let parsed: JsonValue;
   try {
-    parsed = parseJson(text);
+    parsed = parseJson(rest.join(''));
   } catch (err) {
     // Invalid JSON stays invalid without its values; the plain way reports the position in the whole body.
     if (err instanceof ProtocolError) return undefined;

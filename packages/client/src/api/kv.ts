@@ -39,10 +39,10 @@ export class KvApi {
    */
   async get(key: string, opts?: QueryOptions): Promise<QueryResult<KvPair | undefined>> {
     const k = entryKey(key, 'read');
-    const res = await this.t.send(readRequest(this.t, opts, { endpoint: 'kv_get', path: `/v1/kv/${encodePath(k)}`, accept: [404] }));
+    const res = await this.t.send(readRequest(this.t, opts, { endpoint: 'kv_get', path: `/v1/kv/${encodePath(k)}`, accept: [404], text: true }));
     const meta = queryMeta(res);
     if (res.status === 404) return queryResult(meta, undefined);
-    return queryResult(meta, decodeKvEntries(res.body, 'a KV read')[0]);
+    return queryResult(meta, decodeKvEntries(res.text, 'a KV read')[0]);
   }
 
   /** Reads one key's raw bytes (`?raw`), without flags or indexes of the entry. */
@@ -58,11 +58,11 @@ export class KvApi {
   async list(prefix: string, opts?: QueryOptions): Promise<QueryResult<KvPair[]>> {
     const p = prefix.startsWith('/') ? prefix.slice(1) : prefix;
     const res = await this.t.send(
-      readRequest(this.t, opts, { endpoint: 'kv_list', path: `/v1/kv/${encodePath(p)}`, query: { recurse: '' }, accept: [404] }),
+      readRequest(this.t, opts, { endpoint: 'kv_list', path: `/v1/kv/${encodePath(p)}`, query: { recurse: '' }, accept: [404], text: true }),
     );
     const meta = queryMeta(res);
     if (res.status === 404) return queryResult(meta, []);
-    return queryResult(meta, decodeKvEntries(res.body, 'a KV listing'));
+    return queryResult(meta, decodeKvEntries(res.text, 'a KV listing'));
   }
 
   /** Lists the keys under `prefix`, optionally grouped at `separator` (Consul's `?keys&separator=`). */

@@ -63,6 +63,7 @@ export function readRequest(
   if (req.accept !== undefined) out.accept = req.accept;
   if (req.body !== undefined) out.body = req.body;
   if (req.contentType !== undefined) out.contentType = req.contentType;
+  if (req.text !== undefined) out.text = req.text;
   const consistency = opts?.consistency ?? t.defaults.consistency;
   if (consistency === 'stale' || consistency === 'consistent') {
     out.query = Object.assign({}, req.query, { [consistency]: '' });

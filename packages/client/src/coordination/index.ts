@@ -12,6 +12,7 @@ export type { ContenderSessionOptions } from './contender-session.js';
 export { formatDuration, parseDuration } from './duration.js';
 export * from './errors.js';
 export { cleanPath, joinPath } from './key-path.js';
+export { withDeadline, type DeadlineSignal } from './timing.js';
 export type { AcquireOptions, HoldingEvents } from './coordination-primitive.js';
 export { Lock, type LockAcquireOptions, type LockEvents, type LockHandle, type LockOptions } from './lock.js';
 export {

@@ -14,7 +14,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { CoordinationClient } from './coordination-client.js';
 import { durationOption, formatDuration, parseDuration } from './duration.js';
 import { SessionExpiredError } from './errors.js';
-import { jittered, monotonicNow, pause } from './timing.js';
+import { jittered, monotonicNow, pause, withDeadline } from './timing.js';
 
 /** Consul's pause between renewals after a failure (ms). */
 const RENEW_RETRY_INTERVAL_MS = 1000;
@@ -180,8 +180,9 @@ export class SessionRenewer extends EventEmitter<SessionRenewerEvents> {
       // An attempt that outlives the TTL could not save the session anyway; bound it so loss is reported on time.
       const budget = Math.max(1, Math.ceil(this.validUntil - sentAt));
       let entry: SessionEntry | undefined;
+      const bounded = withDeadline(stop, budget);
       try {
-        entry = await this.#client.session.renew(this.sessionId, { signal: AbortSignal.any([stop, AbortSignal.timeout(budget)]) });
+        entry = await this.#client.session.renew(this.sessionId, { signal: bounded.signal });
       } catch (err) {
         if (stop.aborted) return;
         failing = true;
@@ -191,6 +192,8 @@ export class SessionRenewer extends EventEmitter<SessionRenewerEvents> {
           return;
         }
         continue;
+      } finally {
+        bounded.clear();
       }
       if (entry === undefined) {
         this.#lose(new SessionExpiredError(this.sessionId, 'not-found'));

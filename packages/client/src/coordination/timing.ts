@@ -33,3 +33,32 @@ export async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
 export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
   return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
 }
+
+/** A signal bounded by a deadline, from {@link withDeadline}. */
+export interface DeadlineSignal {
+  /** Aborts when the parent signal does (with its reason) or when the deadline passes (with a `TimeoutError` DOMException). */
+  readonly signal: AbortSignal;
+  /** Releases the timer and the listener on the parent; call it once the bounded operation is over. */
+  clear(): void;
+}
+
+/**
+ * A signal that aborts when `parent` does or after `ms`, whichever comes first. Node's
+ * `AbortSignal.any([parent, AbortSignal.timeout(ms)])` must not be used for this: its timer holds the timeout
+ * signal only weakly, and inside `any` nothing else holds it, so a garbage collection before the deadline can
+ * take the signal and the deadline with it (nodejs/node#57736). Here the timer holds the controller.
+ */
+export function withDeadline(parent: AbortSignal, ms: number): DeadlineSignal {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(parent.reason);
+  const timer = setTimeout(() => controller.abort(new DOMException(`deadline of ${ms} ms passed`, 'TimeoutError')), ms);
+  if (parent.aborted) onAbort();
+  else parent.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onAbort);
+    },
+  };
+}

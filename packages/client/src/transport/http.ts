@@ -53,16 +53,46 @@ export interface HttpRequest {
   options: RequestOptions | undefined;
   /** Blocking query parameters: sets `index`/`wait`, the long-poll timeout and the long-poll breaker. */
   blocking?: { index: bigint; waitMs: number };
+  /**
+   * The reply is text (JSON) to be read through {@link HttpResponse.text}: it is decoded from UTF-8 as it
+   * arrives, never first copied into one buffer. Default: `false` (bytes, {@link HttpResponse.body}).
+   */
+  text?: boolean;
 }
 
 /** A reply from the agent. */
 export interface HttpResponse {
   /** HTTP status (2xx, or one of the request's accepted statuses). */
-  status: number;
+  readonly status: number;
   /** A response header by lower-case name. */
   header(name: string): string | undefined;
-  /** The raw body. */
-  body: Buffer;
+  /** The raw body (of a `text` request: the UTF-8 bytes of its text, made on first use). */
+  readonly body: Buffer;
+  /** The body as UTF-8 text (decoded on first use, unless the request asked for `text`). */
+  readonly text: string;
+}
+
+/** An {@link HttpResponse} holding its body as bytes or as text, and making the other form only when asked. */
+class Reply implements HttpResponse {
+  constructor(
+    readonly status: number,
+    private readonly headers: Record<string, unknown>,
+    private bytes: Buffer | undefined,
+    private decoded: string | undefined,
+  ) {}
+
+  header(name: string): string | undefined {
+    const v = this.headers[name];
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  get body(): Buffer {
+    return (this.bytes ??= Buffer.from(this.decoded ?? '', 'utf8'));
+  }
+
+  get text(): string {
+    return (this.decoded ??= (this.bytes ?? Buffer.alloc(0)).toString('utf8'));
+  }
 }
 
 /** Everything the transport needs besides the resolved configuration. */
@@ -287,20 +317,20 @@ export class HttpTransport {
     if (headers) request.headers = headers;
     if (req.body !== undefined) request.data = req.body;
     if (opts?.signal) request.signal = opts.signal;
+    if (req.text) request.responseType = 'text';
 
     const started = performance.now();
     try {
-      const res = await this.axios.request<Buffer>(request);
+      const res = await this.axios.request<Buffer | string>(request);
       const status = res.status;
       this.deps.metrics.request(req.endpoint, req.method, String(status), performance.now() - started);
-      const body = Buffer.isBuffer(res.data) ? res.data : Buffer.from(res.data ?? []);
-      const resHeaders = res.headers;
-      const header = (name: string): string | undefined => {
-        const v: unknown = resHeaders[name];
-        return typeof v === 'string' ? v : undefined;
-      };
-      if ((status >= 200 && status < 300) || req.accept?.includes(status)) return { status, header, body };
-      throw this.statusError(req, status, this.redact(body.toString('utf8'), opts), header('retry-after'));
+      const data: unknown = res.data;
+      const reply =
+        typeof data === 'string'
+          ? new Reply(status, res.headers, undefined, data)
+          : new Reply(status, res.headers, Buffer.isBuffer(data) ? data : Buffer.from((data ?? []) as Uint8Array), undefined);
+      if ((status >= 200 && status < 300) || req.accept?.includes(status)) return reply;
+      throw this.statusError(req, status, this.redact(reply.text, opts), reply.header('retry-after'));
     } catch (err) {
       if (err instanceof KvxError) throw err;
       const mapped = this.transportError(req, err, timeout, opts?.signal);

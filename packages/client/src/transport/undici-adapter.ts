@@ -39,6 +39,7 @@ import {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import type { IncomingHttpHeaders } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 
 /** Request settings the adapter applies when the request config leaves them unset. */
@@ -148,6 +149,22 @@ function parseBase(baseURL: string): Target {
   return { origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, '') };
 }
 
+function concat(chunks: Buffer[], length: number): Buffer {
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+}
+
+/**
+ * The chunks as UTF-8 text, decoded one by one: a large reply is never copied into one buffer first, which
+ * would allocate its size again outside the JavaScript heap (and bring the next full collection closer).
+ */
+function utf8(chunks: Buffer[]): string {
+  if (chunks.length <= 1) return chunks[0]?.toString('utf8') ?? '';
+  const decoder = new StringDecoder('utf8');
+  let text = '';
+  for (const chunk of chunks) text += decoder.write(chunk);
+  return text + decoder.end();
+}
+
 /** What an {@link Exchange} needs to know besides the request config. */
 interface ExchangeSettings {
   /** Largest reply body accepted, in bytes (`Infinity`: no limit). */
@@ -245,9 +262,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     if (!this.finish()) return;
     const { chunks, status, config } = this;
-    const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.received);
     const response: AxiosResponse = {
-      data: this.settings.asBuffer ? raw : raw.toString('utf8'),
+      data: this.settings.asBuffer ? concat(chunks, this.received) : utf8(chunks),
       status,
       statusText: this.statusText,
       headers: ParsedHeaders.of(this.headers),
