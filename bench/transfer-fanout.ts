@@ -43,7 +43,7 @@ const WATCHERS_PER_PROCESS = Number(process.env['KVX_BENCH_WATCHERS_PER_PROCESS'
 const PROFILE_DIR = process.env['KVX_BENCH_CPU_PROF'];
 const ROUNDS = 5;
 /** Unmeasured rounds before the measured ones, per encoding (see `measure`). */
-const WARM_UP_ROUNDS = 5;
+const WARM_UP_ROUNDS = 10;
 const SIZE = 64 * 1024;
 const KEY = 'fanout';
 

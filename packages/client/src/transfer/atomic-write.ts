@@ -20,12 +20,12 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
-import { chmod, chown, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { chmod, chown, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { InvalidArgumentError } from '../errors.js';
 import { InputError } from './errors.js';
+import { commitFile, discardFile, stageAndCommit, stageFile, type StageSpec, type WrittenFile } from './file-writer.js';
 import type { FileOwner } from './owner.js';
 
 /** kvexpress's default file mode. */
@@ -70,88 +70,58 @@ export async function leftoverTempFiles(target: string): Promise<string[]> {
   return names.filter((n) => n.startsWith(head) && n.endsWith('.tmp')).map((n) => join(dirname(target), n));
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Atomically replaces `path` with `data` (see the module documentation for the steps). */
 export async function writeFileAtomic(path: string, data: Buffer, options: AtomicWriteOptions = {}): Promise<void> {
   await replaceFile(path, data, options);
 }
 
-/** Creates the temp file, and its missing parent directories when that is what stands in the way. */
-async function createTemp(temp: string, mode: number, dirMode: number): Promise<FileHandle> {
-  try {
-    return await open(temp, 'wx', mode);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  await mkdir(dirname(temp), { recursive: true, mode: dirMode });
-  return open(temp, 'wx', mode);
-}
-
-async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
-  for (let offset = 0; offset < data.length; ) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
-    offset += bytesWritten;
-  }
-}
-
 /**
- * {@link writeFileAtomic}, resolving to the attributes of the new file read back before the swap. Its device,
+ * {@link writeFileAtomic}, resolving to the identity of the new file read back before the swap. Its device,
  * inode, size and mtime are those of the target afterwards (a rename changes none of them), so a caller can
- * later tell with one `stat` whether the target is still the file it wrote.
+ * later tell with one `stat` whether the target is still the file it wrote. The file-system calls run on the
+ * writer thread (file-writer.ts), all of them in one trip when there is no check before the rename.
  */
-export async function replaceFile(path: string, data: Buffer, options: AtomicWriteOptions = {}): Promise<BigIntStats> {
-  const mode = checkMode(options.mode ?? DEFAULT_FILE_MODE);
-  const dirMode = checkMode(options.dirMode ?? 0o755);
-  const temp = tempPathFor(path);
-  const handle = await createTemp(temp, mode, dirMode);
-  let created = true;
+export async function replaceFile(path: string, data: Buffer, options: AtomicWriteOptions = {}): Promise<WrittenFile> {
+  const spec: StageSpec = {
+    temp: tempPathFor(path),
+    data,
+    mode: checkMode(options.mode ?? DEFAULT_FILE_MODE),
+    dirMode: checkMode(options.dirMode ?? 0o755),
+    uid: options.owner?.uid ?? -1,
+    gid: options.owner?.gid ?? -1,
+  };
   try {
-    let stats: BigIntStats;
+    if (options.beforeRename === undefined) return await stageAndCommit(spec, path);
+    const written = await stageFile(spec);
     try {
-      await writeAll(handle, data);
-      if (options.owner?.uid !== undefined || options.owner?.gid !== undefined) {
-        await handle.chown(options.owner.uid ?? -1, options.owner.gid ?? -1);
-      }
-      // Read back after chown, which may clear set-id bits; the umask may have cleared others.
-      stats = await handle.stat({ bigint: true });
-      if (Number(stats.mode & 0o7777n) !== mode) await handle.chmod(mode);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await options.beforeRename?.(temp);
-    try {
-      await rename(temp, path);
+      await options.beforeRename(spec.temp);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
-        throw new InputError('not-a-file', `${path} is a directory, not a file`, err);
-      }
-      if (code === 'EBUSY' || code === 'EXDEV') {
-        throw new InputError(
-          'not-replaceable',
-          `${path} cannot be replaced (${code}): is the target a bind mount or on another file system? ` +
-            'kvx replaces files by renaming a temp file over them; deliver to a path inside the mounted directory instead',
-          err,
-        );
-      }
+      await discardFile(spec.temp);
       throw err;
     }
-    created = false;
-    await syncDirectory(dirname(path));
-    return stats;
+    await commitFile(spec.temp, path);
+    return written;
   } catch (err) {
-    if (created) await unlink(temp).catch(() => undefined);
-    throw err;
+    throw renameFailure(path, err);
   }
+}
+
+/** A failed rename over `path` as the {@link InputError} it is when no atomic rename can ever replace the target. */
+function renameFailure(path: string, err: unknown): unknown {
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  if (syscall !== 'rename') return err;
+  if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
+    return new InputError('not-a-file', `${path} is a directory, not a file`, err);
+  }
+  if (code === 'EBUSY' || code === 'EXDEV') {
+    return new InputError(
+      'not-replaceable',
+      `${path} cannot be replaced (${code}): is the target a bind mount or on another file system? ` +
+        'kvx replaces files by renaming a temp file over them; deliver to a path inside the mounted directory instead',
+      err,
+    );
+  }
+  return err;
 }
 
 /** Which attributes {@link repairAttributes} changed. */

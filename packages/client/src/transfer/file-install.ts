@@ -25,6 +25,7 @@
  */
 
 import type { BigIntStats } from 'node:fs';
+import type { WrittenFile } from './file-writer.js';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
@@ -117,7 +118,7 @@ interface KnownVersion {
   mtimeNs: bigint;
 }
 
-function knownVersion(checksum: string, stats: BigIntStats): KnownVersion {
+function knownVersion(checksum: string, stats: WrittenFile): KnownVersion {
   return { checksum, dev: stats.dev, ino: stats.ino, size: stats.size, mtimeNs: stats.mtimeNs };
 }
 
@@ -244,7 +245,7 @@ export class FileInstaller {
     const validateSpec = this.validate;
     const owesExec = this.exec !== undefined;
     this.known = undefined;
-    let written: BigIntStats;
+    let written: WrittenFile;
     /** The marker as it was before this write put its own (`null`: this write has not touched it). */
     let markerBefore: Buffer | undefined | null = null;
     try {
