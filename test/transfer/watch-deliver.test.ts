@@ -160,6 +160,27 @@ describe('transfer: watchAndDeliver', () => {
     expect(await readFile(join(dir, 'b'), 'utf8')).to.equal(textLines(12, 'b'));
   });
 
+  it('delivers a dozen files from one call without a listener-leak warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const keys = Array.from({ length: 12 }, (_, i) => `dozen-${i}`);
+      for (const key of keys) await publish({ consul: h.consul, key, content: textLines(12, key) });
+      running = await watchAndDeliver({
+        consul: h.consul,
+        files: keys.map((key) => ({ key, file: join(dir, key) })),
+        onResult: (r) => results.push(r),
+      });
+      await waitFor(() => results.length === keys.length, 10_000, 'the twelve deliveries');
+      // Warnings are emitted on the next tick.
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.map((w) => w.name)).to.not.include('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('ends cleanly when its signal is aborted', async () => {
     const controller = new AbortController();
     running = await watchAndDeliver({ consul: h.consul, files: [{ key: 'abort', file: join(dir, 'abort') }], signal: controller.signal });

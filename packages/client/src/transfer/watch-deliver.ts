@@ -29,6 +29,7 @@
  * @module
  */
 
+import { defaultMaxListeners, setMaxListeners } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 
 import type { RateLimit } from '../transport/rate-limit.js';
@@ -131,6 +132,9 @@ interface TargetState {
   execRetryTimer: number;
 }
 
+/** Listeners one file adds to the delivery's abort signal at most: its watch, its applier and two retry timers. */
+const LISTENERS_PER_FILE = 4;
+
 /** Longest wait before running a failed exec command again, in ms. */
 const MAX_EXEC_RETRY_DELAY = 300_000;
 
@@ -172,6 +176,9 @@ export async function watchAndDeliver(options: WatchAndDeliverOptions): Promise<
 
   const controller = new AbortController();
   const { signal } = controller;
+  // Every file's data watch, applier and retry timers listen on this one signal, so a dozen files pass Node's
+  // default of 10 listeners and it would print a leak warning that is none.
+  setMaxListeners(Math.max(defaultMaxListeners, LISTENERS_PER_FILE * states.length + 4), signal);
   if (options.signal?.aborted) controller.abort();
   else options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
   const report = (error: unknown, state: TargetState): void => {
