@@ -81,6 +81,12 @@ describe('client: lossless JSON', () => {
     expect(parseJson('{"a":12345678901234567890,"b":1,"a":18446744073709551615}')).to.deep.equal({ a: 18446744073709551615n, b: 1 });
   });
 
+  it('keeps big integers exact beside a string of many megabytes', () => {
+    const v = parseJson(`{"Flags":16210313421097356768,"Value":"${'x'.repeat(12_000_000)}"}`) as Record<string, unknown>;
+    expect(v['Flags']).to.equal(16210313421097356768n);
+    expect((v['Value'] as string).length).to.equal(12_000_000);
+  });
+
   it('keeps big literals that are not integers as numbers', () => {
     expect(parseJson('[1e300,-2.5E20,12345678901234567890e0]')).to.deep.equal([1e300, -2.5e20, Number('12345678901234567890e0')]);
   });

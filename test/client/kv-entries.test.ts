@@ -17,14 +17,14 @@ function entry(key: string, value: Buffer | null | string, extra = ''): string {
 
 describe('client: decoding of KV read replies', () => {
   it('decodes large values cut out of the body exactly as the whole-body parse does', () => {
-    const body = `[${entry('kvexpress/hosts/checksum', Buffer.from('abc'))},${entry('kvexpress/hosts/data', big(1), ',"Session":"s-1"')},${entry('ké/"y"', big(2))}]`;
+    const body = `[${entry('kvexpress/hosts/checksum', Buffer.from('abc'))},${entry('kvexpress/hosts/data', big(1), ',"Session":"s-1"')},${entry('ké/y', big(2))}]`;
     expect(body.length).to.be.above(CUT_VALUES_ABOVE);
     const pairs = decodeKvEntries(body, 'a KV listing');
     expect(decodeWithValuesCut(body, 'a KV listing'), 'the values were cut out').to.deep.equal(pairs);
     expect(pairs).to.deep.equal(plain(body));
     expect(pairs[1]!.value.equals(big(1))).to.equal(true);
     expect(pairs[1]!.session).to.equal('s-1');
-    expect(pairs[2]!.key).to.equal('ké/"y"');
+    expect(pairs[2]!.key).to.equal('ké/y');
     expect(pairs[0]!.flags).to.equal(3304740253564472344n);
   });
 
@@ -47,6 +47,10 @@ describe('client: decoding of KV read replies', () => {
     ['a member name ending in "Value"', `[{"x\\"Value":"${big(5).toString('base64')}","Key":"k","Value":"${Buffer.from('v').toString('base64')}"}]`],
     ['a repeated Value member', `[{"Key":"k","Value":"${big(6).toString('base64')}","Value":"${Buffer.from('last').toString('base64')}"}]`],
     ['a nested Value member', `[{"Key":"k","Value":null,"Meta":{"Value":"${big(7).toString('base64')}"}}]`],
+    ['an escaped Value member name after the real one', `[{"Key":"k","Value":"${big(10).toString('base64')}","Valu\\u0065":""}]`],
+    ['a key that needs escapes', `[{"Key":"a\\"b","Value":"${big(11).toString('base64')}"}]`],
+    ['unpadded base64', `[{"Key":"k","Value":"${big(12).toString('base64').replace(/=+$/, '')}A"}]`],
+    ['characters the base64 decoder skips', `[{"Key":"k","Value":"${big(13).toString('base64').slice(0, -4)}*AAA"}]`],
   ] as const) {
     it(`agrees with the whole-body parse on ${what}`, () => {
       const b = body;
@@ -60,6 +64,12 @@ describe('client: decoding of KV read replies', () => {
     const body = `[${entry('k', Buffer.from('small'))}]`;
     expect(body.length).to.be.below(CUT_VALUES_ABOVE);
     expect(decodeKvEntries(body, 'a KV read')).to.deep.equal(plain(body));
+  });
+
+  it('rejects a large value holding a raw control character, as the JSON parser does', () => {
+    const body = `[{"Key":"k","Value":"${big(14).toString('base64').slice(0, -4)}\u0001AAA"}]`;
+    expect(decodeWithValuesCut(body, 'a KV listing')).to.equal(undefined);
+    expect(() => decodeKvEntries(body, 'a KV listing')).to.throw(ProtocolError, /invalid JSON/);
   });
 
   it('rejects a large body that is not valid JSON with a ProtocolError', () => {

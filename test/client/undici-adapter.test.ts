@@ -92,6 +92,13 @@ describe('client: undici adapter for axios', () => {
     expect(headers['X-Consul-Knownleader']).to.equal('true');
   });
 
+  it('drops a response header named like a method of the header object, instead of breaking on it', async () => {
+    server = await serve((_req, res) => res.writeHead(200, { normalize: 'x', get: 'y', 'X-Consul-Index': '4' }).end('ok'));
+    const res = await get(client({}, server.url));
+    expect(res.data.toString()).to.equal('ok');
+    expect((res.headers as AxiosHeaders).get('x-consul-index')).to.equal('4');
+  });
+
   it('returns UTF-8 text for the other buffered response types', async () => {
     proxy.respond({ status: 200, body: 'héllo' });
     expect((await get(client(), { responseType: 'text' })).data).to.equal('héllo');

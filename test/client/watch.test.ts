@@ -145,6 +145,41 @@ describe('client: watches against the dev agent', () => {
     }
   });
 
+  it("backs off as usual while the breaker's probe is a long poll still under way", async function () {
+    this.timeout(15_000);
+    const client = new Consul({ address: proxy.address, env: {}, timeout: 300, retry: false, breaker: { volumeThreshold: 2, resetTimeout: 300 } });
+    const calls = [0, 0];
+    const watches = ['w/probe-a', 'w/probe-b'].map((key, i) =>
+      client.watch(
+        (o) => {
+          calls[i]!++;
+          return client.kv.get(key, o);
+        },
+        // No rate limit, which would cap a spinning watch at 2 requests a second and hide it.
+        { wait: 5000, backoff: { minDelay: 200, maxDelay: 20_000 }, rateLimit: false },
+      ),
+    );
+    try {
+      await Promise.all(['w/probe-a', 'w/probe-b'].map((key) => writer.kv.put(key, 'v0')));
+      const nexts = watches.map((w) => puller(w));
+      await Promise.all(nexts.map((next) => next()));
+      for (const next of nexts) void next().catch(() => undefined);
+      await proxy.refuse();
+      await until(() => client.breakerStates.longPoll === 'open');
+      // The next long poll after the reset timeout is the probe; it hangs, and the circuit stays half-open.
+      await proxy.pass();
+      proxy.blackhole();
+      await until(() => proxy.log.some((r) => r.outcome === 'blackholed'), 5000);
+      const before = calls[0]! + calls[1]!;
+      await delay(1500);
+      // Retrying every 0–200 ms would make ≈ 15 calls here; a growing backoff makes a handful.
+      expect(calls[0]! + calls[1]! - before).to.be.below(10);
+    } finally {
+      watches.forEach((w) => w.stop());
+      await client.close();
+    }
+  });
+
   it('ends promptly with endReason "aborted" when aborted during a long poll', async () => {
     await writer.kv.put('w/abort', 'v0');
     const ac = new AbortController();

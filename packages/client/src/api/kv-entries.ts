@@ -10,8 +10,9 @@
  * its value back in order. The cut is safe because an unescaped `"Value":"` cannot occur inside a JSON string
  * (every quote there is escaped), so a match is either the `Value` member itself or — only in a reply no
  * Consul sends — the end of a member name such as `"x\"Value"`. The second kind, a value holding an escape
- * sequence, nested or repeated `Value` members all show up as a count that does not add up (or a backslash in
- * the cut), and the reply is then decoded the plain way. The result is the same either way.
+ * sequence or anything but padded base64, escaped member names, nested or repeated `Value` members all show
+ * up as a count that does not add up, a short decoded length or a backslash, and the reply is then decoded
+ * the plain way. The result is the same either way.
  *
  * @module
  */
@@ -25,6 +26,14 @@ import type { KvPair } from './types.js';
 export const CUT_VALUES_ABOVE = 4096;
 
 const VALUE_MEMBER = '"Value":"';
+
+/** The length padded base64 text at `text[start, end)` decodes to, or -1 when it is not a whole number of quads. */
+function decodedLength(text: string, start: number, end: number): number {
+  const length = end - start;
+  if (length % 4 !== 0) return -1;
+  const padding = length === 0 ? 0 : (text.charCodeAt(end - 1) === 0x3d ? 1 : 0) + (text.charCodeAt(end - 2) === 0x3d ? 1 : 0);
+  return (length / 4) * 3 - padding;
+}
 
 /**
  * The entries of a KV read reply (an array of `DirEntry`, as text; `what` names it in errors).
@@ -48,23 +57,33 @@ export function decodeWithValuesCut(text: string, what: string): KvPair[] | unde
   const values: Buffer[] = [];
   const rest: string[] = [];
   let from = 0;
+  // The next backslash at or after the current value, found once for all of them: a scan per value would make
+  // a long listing quadratic.
+  let backslash = text.indexOf('\\');
   for (let at = text.indexOf(VALUE_MEMBER); at !== -1; at = text.indexOf(VALUE_MEMBER, from)) {
     const start = at + VALUE_MEMBER.length;
     const end = text.indexOf('"', start);
     if (end === -1) return undefined;
+    if (backslash !== -1 && backslash < start) backslash = text.indexOf('\\', start);
     // An escape inside the value would mean it is not plain base64 text (or that the quote found is escaped).
-    const backslash = text.indexOf('\\', start);
     if (backslash !== -1 && backslash < end) return undefined;
     rest.push(text.slice(from, start));
     // A slice shares the reply's characters: the value is decoded without being copied into a string first.
-    values.push(Buffer.from(text.slice(start, end), 'base64'));
+    const value = Buffer.from(text.slice(start, end), 'base64');
+    // Anything but padded base64 (a character the decoder skips, a raw control character JSON forbids) leaves
+    // the length short: such a value goes the plain way, which accepts or rejects it as JSON does.
+    if (value.length !== decodedLength(text, start, end)) return undefined;
+    values.push(value);
     from = end;
   }
   if (values.length === 0) return undefined;
   rest.push(text.slice(from));
+  const remainder = rest.join('');
+  // An escaped member name ("Valu\u0065") could repeat a Value member the cut did not see.
+  if (remainder.includes('\\')) return undefined;
   let parsed: JsonValue;
   try {
-    parsed = parseJson(rest.join(''));
+    parsed = parseJson(remainder);
   } catch (err) {
     // Invalid JSON stays invalid without its values; the plain way reports the position in the whole body.
     if (err instanceof ProtocolError) return undefined;

@@ -157,7 +157,8 @@ export class Watch<T> implements AsyncIterable<QueryResult<T>> {
           }
           // An open breaker says when it will try the agent again: wait for that (plus jitter, so that the watches
           // of a client do not all line up behind its probe) rather than let the fast failures compound the backoff.
-          if (err instanceof CircuitOpenError && err.retryAfterMs !== undefined) {
+          // While its probe is already out (`0`), which for long polls can take minutes, back off as usual.
+          if (err instanceof CircuitOpenError && err.retryAfterMs !== undefined && err.retryAfterMs > 0) {
             await sleep(err.retryAfterMs + backoffDelay(1, this.backoff.minDelay, this.backoff.maxDelay, this.backoff.factor), signal);
             continue;
           }

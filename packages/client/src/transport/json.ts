@@ -38,9 +38,11 @@ export function parseJson(text: string): JsonValue {
     const literals = unsafeLiterals(text);
     return literals === undefined ? new LosslessParser(text).parseDocument() : withExactNumbers(value, literals);
   } catch (err) {
+    // Only a syntax error says the text is not JSON; anything else (out of memory, say) is not Consul's fault.
+    if (!(err instanceof SyntaxError)) throw err;
     // V8's messages quote the text around the error, which may be anything the server sent (an echoed
     // token, say): only the position goes into the error, and the original is not kept as its cause.
-    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    const position = /position (\d+)/.exec((err).message)?.[1];
     throw new ProtocolError(`Consul sent invalid JSON${position === undefined ? '' : ` (at position ${position})`}`);
   }
 }
@@ -63,9 +65,10 @@ export function holdsUnsafeNumber(value: unknown): boolean {
 
 /**
  * One token of JSON text, for finding number literals: a whole string (whose digits are not numbers), a number,
- * or a run of anything else (punctuation, whitespace, literals).
+ * or a run of anything else (punctuation, whitespace, literals). The string alternative is unrolled so that the
+ * regex engine needs no stack per character: strings of many megabytes stay matchable.
  */
-const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[^"\d-]+/y;
+const TOKEN = /"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[^"\d-]+/y;
 
 const isUnsafe = (n: number): boolean => n > Number.MAX_SAFE_INTEGER || n < -Number.MAX_SAFE_INTEGER;
 

@@ -124,7 +124,12 @@ function networkError(err: unknown, config: InternalAxiosRequestConfig): AxiosEr
  */
 class ParsedHeaders extends AxiosHeaders {
   static of(headers: IncomingHttpHeaders): ParsedHeaders {
-    return Object.assign(new ParsedHeaders(), headers);
+    const parsed = new ParsedHeaders();
+    for (const name in headers) {
+      // A header named like a method ("normalize", "get", …) must not replace it: axios calls those.
+      if (!(name in parsed)) (parsed as unknown as Record<string, unknown>)[name] = headers[name];
+    }
+    return parsed;
   }
 
   override normalize(format: boolean): AxiosHeaders {
