@@ -17,6 +17,7 @@
  */
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const dist = (file) => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
@@ -50,7 +51,16 @@ const slimUndici = {
   name: 'kvx-bundle-slim-undici',
   setup(b) {
     const slim = fileURLToPath(new URL('./undici-slim.cjs', import.meta.url));
+    // The client's undici, the one it pins and was tested with, whatever copy npm hoisted elsewhere.
+    const clientPackage = fileURLToPath(new URL('../../client/package.json', import.meta.url));
+    const fromClient = createRequire(clientPackage);
     b.onResolve({ filter: /^undici$/ }, () => ({ path: slim }));
+    b.onResolve({ filter: /^undici\// }, (args) => ({ path: fromClient.resolve(args.path) }));
+    b.onStart(async () => {
+      const pinned = JSON.parse(await readFile(clientPackage, 'utf8')).dependencies.undici;
+      const found = fromClient('undici/package.json').version;
+      if (found !== pinned) throw new Error(`@kvx/client pins undici ${pinned} but resolves ${found}: run npm ci`);
+    });
     b.onLoad({ filter: /[\\/]packages[\\/]client[\\/]dist[\\/].*\.js$/ }, async ({ path }) => {
       const source = await readFile(path, 'utf8');
       const named = [...source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'undici'/g)];

@@ -3,12 +3,13 @@
  * calls (open, write, fstat, fsync, close, rename, and open, fsync, close of the directory); made through
  * `fs.promises`, each is a trip through libuv's thread pool and back, with its wake-ups, promises and
  * `FileHandle` bookkeeping on the main thread. For a watcher process that delivers many files at once that
- * overhead cost more than the writing. Here the whole sequence runs as plain synchronous calls on one worker
+ * overhead cost more than the writing. Here the whole sequence runs as plain synchronous calls on a writer
  * thread, which the main thread reaches with one message and hears back from with one: the event loop never
  * blocks, even on a slow or hung file system, and a delivery costs two wake-ups instead of twenty.
  *
- * The thread starts on the first write, never keeps the process alive while idle, and is started again if it
- * ever dies. Its code is plain CommonJS kept in this module as text (run with `eval`), so it works the same
+ * Threads start as writes need them (one for a write now and then, up to four under load, so that a slow or hung
+ * file system holds up only the jobs handed to its thread), never keep the process alive while idle, and are
+ * replaced if they ever die. Its code is plain CommonJS kept in this module as text (run with `eval`), so it works the same
  * from the compiled package, from the CLI's single-file bundle and from the TypeScript sources in tests.
  *
  * @module
@@ -143,63 +144,125 @@ interface Pending {
   reject(err: Error): void;
 }
 
-/** The writer thread and the calls waiting on it. */
-class FileWriterThread {
-  private worker: Worker | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
+/** Most writer threads, as many as libuv's default thread pool: one slow file system cannot stall the rest. */
+const MAX_THREADS = 4;
+/**
+ * Most jobs handed to one thread at a time. A few in flight let a thread go from one job to the next without
+ * waiting for the main thread; more would leave them stuck behind a hung file system while other threads idle.
+ */
+const JOBS_PER_THREAD = 8;
 
-  run(job: Job): Promise<WrittenFile | undefined> {
-    const worker = this.worker ?? this.start();
-    return new Promise((resolve, reject) => {
-      const id = this.nextId++;
-      if (this.pending.size === 0) worker.ref();
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage({ ...job, id });
-    });
-  }
+/** One writer thread and the jobs it has been handed. */
+class WriterThread {
+  readonly pending = new Map<number, Pending>();
+  private readonly worker: Worker;
+  private dead = false;
 
-  private start(): Worker {
+  constructor(onIdle: (thread: WriterThread) => void, onDead: (thread: WriterThread) => void) {
     // No inherited flags: the thread needs no loader, and its code is plain JavaScript.
-    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], stdout: false, stderr: false });
-    worker.unref();
-    worker.on('message', (reply: Reply) => {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], stdout: false, stderr: false });
+    this.worker.unref();
+    this.worker.on('message', (reply: Reply) => {
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref();
+      if (this.pending.size === 0) this.worker.unref();
       if (reply.error !== undefined) waiting?.reject(rebuild(reply.error));
       else waiting?.resolve(reply.result);
+      onIdle(this);
     });
     const fail = (err: Error): void => {
-      if (this.worker === worker) this.worker = undefined;
+      if (this.dead) return;
+      this.dead = true;
+      onDead(this);
       for (const waiting of this.pending.values()) waiting.reject(err);
       this.pending.clear();
     };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the file writer thread exited (code ${code}) before answering`)));
-    this.worker = worker;
-    return worker;
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`the file writer thread exited (code ${code}) before answering`)));
+  }
+
+  get load(): number {
+    return this.pending.size;
+  }
+
+  run(id: number, job: Job, waiting: Pending): void {
+    try {
+      this.worker.postMessage({ ...job, id });
+    } catch (err) {
+      waiting.reject(err as Error);
+      return;
+    }
+    if (this.pending.size === 0) this.worker.ref();
+    this.pending.set(id, waiting);
   }
 }
 
-const thread = new FileWriterThread();
+/** The writer threads, started as the work needs them, and the jobs waiting for one. */
+class FileWriterPool {
+  private readonly threads: WriterThread[] = [];
+  private readonly queue: { id: number; job: Job; waiting: Pending }[] = [];
+  private nextId = 0;
+
+  run(job: Job): Promise<WrittenFile | undefined> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, job, waiting: { resolve, reject } });
+      this.drain();
+    });
+  }
+
+  /** Hands queued jobs to the least loaded thread with room, starting threads while all are busy. */
+  private drain(): void {
+    while (this.queue.length > 0) {
+      let thread = this.threads.reduce<WriterThread | undefined>((best, t) => (best === undefined || t.load < best.load ? t : best), undefined);
+      if ((thread === undefined || thread.load > 0) && this.threads.length < MAX_THREADS) {
+        try {
+          thread = this.start();
+        } catch (err) {
+          // No thread could be started (out of memory, say): the jobs that have none fail rather than wait forever.
+          if (thread === undefined) {
+            for (const { waiting } of this.queue.splice(0)) waiting.reject(err as Error);
+            return;
+          }
+        }
+      }
+      if (thread === undefined || thread.load >= JOBS_PER_THREAD) return;
+      const { id, job, waiting } = this.queue.shift()!;
+      thread.run(id, job, waiting);
+    }
+  }
+
+  private start(): WriterThread {
+    const thread = new WriterThread(
+      () => this.drain(),
+      (dead) => {
+        const i = this.threads.indexOf(dead);
+        if (i !== -1) this.threads.splice(i, 1);
+        this.drain();
+      },
+    );
+    this.threads.push(thread);
+    return thread;
+  }
+}
+
+const pool = new FileWriterPool();
 
 /** Creates, fills and syncs a temp file (removed again on failure); resolves with its identity. */
 export async function stageFile(spec: StageSpec): Promise<WrittenFile> {
-  return (await thread.run({ op: 'stage', ...spec })) as WrittenFile;
+  return (await pool.run({ op: 'stage', ...spec })) as WrittenFile;
 }
 
 /** Renames a staged temp file over `target` (removing the temp file if that fails) and syncs the directory. */
 export async function commitFile(temp: string, target: string): Promise<void> {
-  await thread.run({ op: 'commit', temp, target });
+  await pool.run({ op: 'commit', temp, target });
 }
 
 /** {@link stageFile} then {@link commitFile} in one trip to the writer thread. */
 export async function stageAndCommit(spec: StageSpec, target: string): Promise<WrittenFile> {
-  return (await thread.run({ op: 'replace', ...spec, target })) as WrittenFile;
+  return (await pool.run({ op: 'replace', ...spec, target })) as WrittenFile;
 }
 
 /** Removes a staged temp file that will not be committed; never fails. */
 export async function discardFile(temp: string): Promise<void> {
-  await thread.run({ op: 'discard', temp }).catch(() => undefined);
+  await pool.run({ op: 'discard', temp }).catch(() => undefined);
 }
