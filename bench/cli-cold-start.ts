@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDevAgent } from '@kvx/devagent';
+import { nearestRank } from './support/measure.js';
 
 const BIN = fileURLToPath(new URL('../packages/cli/bin/kvx.js', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../packages/cli/dist/kvx.mjs', import.meta.url));
@@ -50,10 +51,6 @@ function once(args: readonly string[], cwd: string): Promise<{ ms: number; code:
   });
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
 interface Series {
   median: number;
   p90: number;
@@ -71,7 +68,7 @@ async function interleaved(commands: readonly (readonly string[])[], cwd: string
   }
   return times.map((t) => {
     const sorted = [...t].sort((a, b) => a - b);
-    return { median: percentile(sorted, 50), p90: percentile(sorted, 90) };
+    return { median: nearestRank(sorted, 50), p90: nearestRank(sorted, 90) };
   });
 }
 

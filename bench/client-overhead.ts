@@ -22,6 +22,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnAgent } from '../test/support/dev-agent.js';
 import { assertFreshBuild, plainNodeEnv } from './support/fresh-build.js';
+import { median } from './support/measure.js';
 
 const WORKER = fileURLToPath(new URL('support/overhead-worker.js', import.meta.url));
 
@@ -47,8 +48,6 @@ function runWorker(agentUrl: string): Promise<WorkerReport> {
     });
   });
 }
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(): Promise<Record<string, unknown>> {
   await assertFreshBuild('client', 'devagent');

@@ -12,13 +12,13 @@
 import { pathToFileURL } from 'node:url';
 import { Consul, Lock, type LockHandle } from '@kvx/client';
 import { spawnAgent } from '../test/support/dev-agent.js';
+import { median, percentile } from './support/measure.js';
 
 const ROUNDS = 30;
 const LOCK_DELAY_MS = 500;
 const RETRY_MS = 200;
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)] ?? NaN;
+const p90 = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 90);
 
 async function mustAcquire(lock: Lock): Promise<LockHandle> {
   const handle = await lock.acquire();

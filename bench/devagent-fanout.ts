@@ -11,7 +11,6 @@
  * writes a V8 CPU profile of the agent into DIR.
  */
 import { setMaxListeners } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
@@ -19,29 +18,13 @@ import { pathToFileURL } from 'node:url';
 
 import { spawnAgent } from '../test/support/dev-agent.js';
 import { rawRequest } from '../test/devagent/raw-http.js';
+import { childCpuMs, percentile } from './support/measure.js';
 
 const WAITERS = 1000;
 const ROUNDS = 10;
 
 /** Where the agent's CPU profile goes (none unless `KVX_BENCH_CPU_PROF` is set). */
 const PROFILE_DIR = process.env['KVX_BENCH_CPU_PROF'];
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
-}
-
-/** CPU time (user + system) a child process used so far, in ms, from /proc (`NaN` where there is none). */
-async function childCpuMs(pid: number | undefined): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // USER_HZ is 100 on every Linux architecture Node supports.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 /** CPU time this process used so far, in ms. */
 function ownCpuMs(): number {

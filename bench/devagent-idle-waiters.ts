@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 
 import { spawnAgent } from '../test/support/dev-agent.js';
 import { rawRequest } from '../test/devagent/raw-http.js';
+import { percentile } from './support/measure.js';
 
 const WAITERS = 10_000;
 const BATCH = 500;
@@ -18,10 +19,6 @@ async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return kib / 1024;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 }
 
 async function putLatencies(url: string, agent: http.Agent, count: number): Promise<{ p50: number; p99: number }> {

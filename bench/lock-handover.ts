@@ -13,14 +13,10 @@ import { pathToFileURL } from 'node:url';
 import { spawnAgent } from '../test/support/dev-agent.js';
 import { makeTempDir, removeTempDir, waitFor } from '../test/lock/helpers.js';
 import { FIXTURES, killAll, readIntervals, spawnRunner, type Runner } from '../test/lock/runner.js';
+import { nearestRank } from './support/measure.js';
 
 const HANDOVERS = 20;
 const SPARES = 2;
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
 
 export async function run(): Promise<Record<string, unknown>> {
   const agent = await spawnAgent();
@@ -65,11 +61,12 @@ export async function run(): Promise<Record<string, unknown>> {
     await agent.stop();
     await removeTempDir(dir);
   }
+  const sorted = [...samples].sort((a, b) => a - b);
   return {
     handovers: samples.length,
-    'SIGTERM → spare child running, p50 (ms)': percentile(samples, 50),
-    'p90 (ms)': percentile(samples, 90),
-    'p99 (ms)': percentile(samples, 99),
+    'SIGTERM → spare child running, p50 (ms)': nearestRank(sorted, 50),
+    'p90 (ms)': nearestRank(sorted, 90),
+    'p99 (ms)': nearestRank(sorted, 99),
     'max (ms)': Math.max(...samples),
   };
 }

@@ -24,7 +24,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -32,6 +32,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Consul, publish } from '@kvx/client';
 import { spawnAgent } from '../test/support/dev-agent.js';
 import { assertFreshBuild, plainNodeEnv } from './support/fresh-build.js';
+import { childCpuMs, percentile } from './support/measure.js';
 
 const WORKER = fileURLToPath(new URL('support/fanout-worker.js', import.meta.url));
 
@@ -64,10 +65,6 @@ function clockOffset(): number {
   return Date.now() - now();
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
-}
-
 /** A 64 KiB hosts file (the kvexpress use case) whose content changes every round. */
 function version(round: number): Buffer {
   const lines: string[] = [`# generated round ${round} ${randomBytes(8).toString('hex')}`];
@@ -78,19 +75,6 @@ function version(round: number): Buffer {
     size += line.length + 1;
   }
   return Buffer.from(lines.join('\n') + '\n').subarray(0, SIZE);
-}
-
-/** CPU time (user + system) a child process used so far, in ms, from /proc (`NaN` where there is none). */
-async function childCpuMs(pid: number | undefined): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // USER_HZ is 100 on every Linux architecture Node supports.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 /** Node flags that make a process write a CPU profile into PROFILE_DIR on exit. */
