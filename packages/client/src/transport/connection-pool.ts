@@ -107,7 +107,10 @@ export class ConnectionPool {
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     if (this.closed) throw Object.assign(new Error('the connection pool is closed'), { code: 'UND_ERR_DESTROYED' });
     let client = this.idle.pop();
-    while (client !== undefined && (client.closed || client.destroyed)) client = this.idle.pop();
+    while (client !== undefined && (client.closed || client.destroyed)) {
+      this.all.delete(client);
+      client = this.idle.pop();
+    }
     client ??= this.open();
     const taken = client;
     return taken.dispatch(options, new Release(handler, () => this.release(taken)));

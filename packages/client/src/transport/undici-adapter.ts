@@ -312,7 +312,7 @@ export function createUndiciAdapter(target: UndiciAdapterTarget, defaults: Undic
       }
       return i === -1 ? '/' : url.slice(i);
     }
-    return base.basePath + (url.startsWith('/') ? url : `/${url}`);
+    return `${base.basePath}/${url}`;
   };
 
   const start = (config: InternalAxiosRequestConfig, resolve: (r: AxiosResponse) => void, reject: (e: AxiosError) => void): void => {
