@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { lockRetryTimeMs } from '@kvx/lock';
 import { spawnAgent } from '../test/support/dev-agent.js';
-import { makeTempDir, removeTempDir, waitFor } from '../test/lock/helpers.js';
+import { makeTempDir, removeTempDir } from '../test/lock/helpers.js';
+import { eventually } from '../test/support/eventually.js';
 import { FIXTURES, killAll, readIntervals, spawnRunner, type Runner } from '../test/lock/runner.js';
 
 const SETTINGS = [
@@ -48,11 +49,11 @@ async function failovers(port: number, ttlMs: number, lockDelayMs: number, trial
   try {
     topUp();
     for (let i = 0; i < trials; i++) {
-      const holder = await waitFor('a holder', async () => {
+      const holder = await eventually('a holder', async () => {
         const running = (await readIntervals(log)).filter((t) => t.stop === undefined);
         return runners.find((r) => r.running() && running.some((t) => t.id === r.name));
       }, 30_000);
-      await waitFor('the spare to wait', () => {
+      await eventually('the spare to wait', () => {
         // A runner that ended on its own (e.g. fenced on an overloaded machine) is replaced.
         topUp();
         return runners.filter((r) => r.running() && r.stderr().includes('Reaper ready')).length === 2;
@@ -60,7 +61,7 @@ async function failovers(port: number, ttlMs: number, lockDelayMs: number, trial
       const before = (await readIntervals(log)).length;
       const killedAt = BigInt(Date.now()) * 1_000_000n;
       holder.signal('SIGKILL');
-      const next = await waitFor('the successor', async () => (await readIntervals(log))[before], 30_000);
+      const next = await eventually('the successor', async () => (await readIntervals(log))[before], 30_000);
       samples.push(Number(next.start - killedAt) / 1e6);
       topUp();
     }

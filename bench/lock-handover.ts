@@ -11,7 +11,8 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawnAgent } from '../test/support/dev-agent.js';
-import { makeTempDir, removeTempDir, waitFor } from '../test/lock/helpers.js';
+import { makeTempDir, removeTempDir } from '../test/lock/helpers.js';
+import { eventually } from '../test/support/eventually.js';
 import { FIXTURES, killAll, readIntervals, spawnRunner, type Runner } from '../test/lock/runner.js';
 import { nearestRank } from './support/measure.js';
 
@@ -32,7 +33,7 @@ export async function run(): Promise<Record<string, unknown>> {
     }
   };
   const holder = (): Promise<Runner> =>
-    waitFor('a holder', async () => {
+    eventually('a holder', async () => {
       const running = (await readIntervals(log)).filter((i) => i.stop === undefined);
       return runners.find((r) => r.running() && running.some((i) => i.id === r.name));
     }, 30_000);
@@ -42,7 +43,7 @@ export async function run(): Promise<Record<string, unknown>> {
     for (let i = 0; i < HANDOVERS; i++) {
       const current = await holder();
       // Every spare must be waiting on the key (reaper ready) before the clock starts.
-      await waitFor('the spares to wait', () => {
+      await eventually('the spares to wait', () => {
         // A runner that ended on its own (e.g. fenced on an overloaded machine) is replaced.
         topUp();
         return runners.filter((r) => r.running() && r.stderr().includes('Reaper ready')).length === SPARES + 1;
@@ -51,7 +52,7 @@ export async function run(): Promise<Record<string, unknown>> {
       const before = (await readIntervals(log)).length;
       const sentAt = BigInt(Date.now()) * 1_000_000n;
       current.signal('SIGTERM');
-      const next = await waitFor('the next child', async () => (await readIntervals(log))[before], 30_000);
+      const next = await eventually('the next child', async () => (await readIntervals(log))[before], 30_000);
       samples.push(Number(next.start - sentAt) / 1e6);
       await current.exited;
       topUp();

@@ -6,15 +6,8 @@ import { Consul } from '@kvx/client';
 import { run } from '../../packages/cli/src/run.js';
 import { ExitCode } from '../../packages/cli/src/exit-codes.js';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
+import { eventually } from '../support/eventually.js';
 import { testContext, type TestContext } from './support/context.js';
-
-async function eventually(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('kvx agent, kvx lock and kvx demo (in-process)', () => {
   let dir: string;

@@ -6,18 +6,10 @@ import { Consul, publish } from '@kvx/client';
 import { ExitCode } from '../../packages/cli/src/exit-codes.js';
 import { run } from '../../packages/cli/src/run.js';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
+import { eventually } from '../support/eventually.js';
 import { testContext, type TestContext } from './support/context.js';
 
 const lines = (n: number, tag = 'v'): string => Array.from({ length: n }, (_, i) => `${tag} line ${i + 1}`).join('\n') + '\n';
-
-/** Polls `check` every 20 ms until it returns true, failing after 5 s. */
-async function eventually(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Whether a process with this pid exists. */
 function alive(pid: number): boolean {

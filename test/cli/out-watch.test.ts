@@ -6,20 +6,11 @@ import { Consul, publish, stop as stopKey } from '@kvx/client';
 import { run } from '../../packages/cli/src/run.js';
 import { ExitCode } from '../../packages/cli/src/exit-codes.js';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
+import { eventually } from '../support/eventually.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { testContext, type TestContext } from './support/context.js';
 
 const lines = (n: number, tag = 'v'): string => Array.from({ length: n }, (_, i) => `${tag} line ${i + 1}`).join('\n') + '\n';
-
-/** Polls `check` every 20 ms until it returns true, failing after `timeoutMs`. */
-async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const contentOf = (file: string): Promise<string | undefined> => readFile(file, 'utf8').catch(() => undefined);
 

@@ -173,15 +173,6 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: nu
   return { value, ms: performance.now() - start };
 }
 
-/** Polls `check` every 20 ms until it is truthy; throws after `timeoutMs`. */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 /** Consul's Go lock flag and semaphore flag as the decimal text on the wire. */
 export const LOCK_FLAGS_TEXT = '3304740253564472344';
 export const SEMAPHORE_FLAGS_TEXT = '16210313421097356768';

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { HttpError, Lock, LockLostError, PermissionDeniedError, SessionExpiredError, type LockHandle } from '@kvx/client';
-import { abortedWithin, caught, CoordinationFixture, eventually, sleep, uniqueKey } from './coordination-support.js';
+import { eventually } from '../support/eventually.js';
+import { abortedWithin, caught, CoordinationFixture, sleep, uniqueKey } from './coordination-support.js';
 
 describe('coordination: Lock monitoring under faults', () => {
   const fixture = new CoordinationFixture({ faultProxy: true });

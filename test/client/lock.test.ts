@@ -16,13 +16,13 @@ import {
   caught,
   CoordinationFixture,
   mustAcquire,
-  eventually,
   LOCK_FLAGS_TEXT,
   SEMAPHORE_FLAGS_TEXT,
   sleep,
   timed,
   uniqueKey,
 } from './coordination-support.js';
+import { eventually } from '../support/eventually.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 
 describe('coordination: Lock', () => {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { HttpError, Semaphore, SemaphoreLostError, type SemaphoreHandle } from '@kvx/client';
-import { abortedWithin, CoordinationFixture, eventually, sleep, uniqueKey } from './coordination-support.js';
+import { eventually } from '../support/eventually.js';
+import { abortedWithin, CoordinationFixture, sleep, uniqueKey } from './coordination-support.js';
 
 describe('coordination: Semaphore monitoring under faults', () => {
   const fixture = new CoordinationFixture({ faultProxy: true });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { InvalidArgumentError, SessionExpiredError, SessionRenewer } from '@kvx/client';
-import { abortedWithin, CoordinationFixture, eventually, sleep } from './coordination-support.js';
+import { eventually } from '../support/eventually.js';
+import { abortedWithin, CoordinationFixture, sleep } from './coordination-support.js';
 
 describe('coordination: SessionRenewer', () => {
   const fixture = new CoordinationFixture({ faultProxy: true });

@@ -3,16 +3,8 @@ import { Consul, type KvPair, type QueryResult } from '@kvx/client';
 import type { DevAgent } from '@kvx/devagent';
 import { startTestAgent } from '../support/dev-agent.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { eventually } from '../support/eventually.js';
 import { delay } from './helpers.js';
-
-/** Polls `cond` every 10 ms until it holds, failing after `ms`. */
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error('condition not met in time');
-    await delay(10);
-  }
-}
 
 /** Pulls results from a watch one at a time. */
 function puller<T>(iterable: AsyncIterable<QueryResult<T>>): () => Promise<QueryResult<T>> {
@@ -62,7 +54,7 @@ describe('client: watches against the dev agent', () => {
     for (let i = 1; i <= changes; i++) {
       const pending = next();
       // Change only once the watch's next long poll is parked at the agent.
-      await until(() => proxy.count('/v1/kv/w/count') === i + 1);
+      await eventually(`request ${i + 1}`, () => proxy.count('/v1/kv/w/count') === i + 1);
       await delay(20);
       await writer.kv.put('w/count', String(i));
       expect((await pending).value?.value.toString()).to.equal(String(i));
@@ -112,7 +104,7 @@ describe('client: watches against the dev agent', () => {
     await next();
     proxy.blackhole();
     const pending = next();
-    await until(() => proxy.log.some((r) => r.outcome === 'blackholed'));
+    await eventually('a black-holed request', () => proxy.log.some((r) => r.outcome === 'blackholed'));
     await delay(700);
     await proxy.pass();
     await writer.kv.put('w/hole', 'v1');
@@ -165,11 +157,11 @@ describe('client: watches against the dev agent', () => {
       await Promise.all(nexts.map((next) => next()));
       for (const next of nexts) void next().catch(() => undefined);
       await proxy.refuse();
-      await until(() => client.breakerStates.longPoll === 'open');
+      await eventually('the long-poll breaker to open', () => client.breakerStates.longPoll === 'open');
       // The next long poll after the reset timeout is the probe; it hangs, and the circuit stays half-open.
       await proxy.pass();
       proxy.blackhole();
-      await until(() => proxy.log.some((r) => r.outcome === 'blackholed'), 5000);
+      await eventually('a black-holed request', () => proxy.log.some((r) => r.outcome === 'blackholed'));
       const before = calls[0]! + calls[1]!;
       await delay(1500);
       // Retrying every 0–200 ms would make ≈ 15 calls here; a growing backoff makes a handful.
@@ -188,7 +180,7 @@ describe('client: watches against the dev agent', () => {
     const done = (async () => {
       for await (const r of watch) results.push(r);
     })();
-    await until(() => proxy.count('/v1/kv/w/abort') === 2);
+    await eventually('the second request', () => proxy.count('/v1/kv/w/abort') === 2);
     const started = performance.now();
     ac.abort();
     await done;
@@ -202,7 +194,7 @@ describe('client: watches against the dev agent', () => {
     const done = (async () => {
       for await (const _ of watch);
     })();
-    await until(() => proxy.count('/v1/kv/w/close') === 2);
+    await eventually('the second request', () => proxy.count('/v1/kv/w/close') === 2);
     await consul.close();
     await done;
     expect(watch.endReason).to.equal('aborted');

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
-import { makeTempDir, removeTempDir, sleep, waitFor } from './helpers.js';
+import { eventually } from '../support/eventually.js';
+import { makeTempDir, removeTempDir, sleep } from './helpers.js';
 import { FIXTURES, killAll, overlaps, readIntervals, spawnRunner, type Runner } from './runner.js';
 
 const ARGS = ['--verbose', '--session-ttl', '1s', '--lock-delay', '300ms', '--kill-grace', '500ms', '--no-shell'];
@@ -40,7 +41,7 @@ describe('lock: chaos', function () {
     let rounds = 0;
     while (rounds < ROUNDS && Date.now() < deadline) {
       topUp();
-      const holder = await waitFor('a holder', async () => {
+      const holder = await eventually('a holder', async () => {
         const running = (await readIntervals(log)).filter((i) => i.stop === undefined);
         return runners.find((r) => r.running() && running.some((i) => i.id === r.name));
       }, 15_000);
@@ -50,7 +51,7 @@ describe('lock: chaos', function () {
       kills[signal]!++;
       rounds++;
       topUp();
-      await waitFor(`${holder.name}'s child to stop`, async () => {
+      await eventually(`${holder.name}'s child to stop`, async () => {
         const mine = (await readIntervals(log)).find((i) => i.id === holder.name);
         return mine?.stop !== undefined;
       }, 10_000);

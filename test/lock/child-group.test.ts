@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { ChildGroup, type Lease } from '../../packages/lock/src/child-group.js';
 import type { FromReaper } from '../../packages/lock/src/reaper-protocol.js';
-import { makeTempDir, pidAlive, readIfExists, readPid, removeTempDir, sleep, waitFor } from './helpers.js';
+import { eventually } from '../support/eventually.js';
+import { makeTempDir, pidAlive, readIfExists, readPid, removeTempDir, sleep } from './helpers.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const family = join(fixtures, 'family.sh');
@@ -147,9 +148,9 @@ describe('lock: child process group', function () {
     await g.started;
     await readPid(join(dir, 'child.pid'));
     g.signal('SIGUSR1');
-    await waitFor('USR1', async () => (await readIfExists(join(dir, 'signals')))?.includes('USR1'));
+    await eventually('USR1', async () => (await readIfExists(join(dir, 'signals')))?.includes('USR1'));
     g.signal('SIGHUP');
-    await waitFor('HUP', async () => (await readIfExists(join(dir, 'signals')))?.includes('HUP'));
+    await eventually('HUP', async () => (await readIfExists(join(dir, 'signals')))?.includes('HUP'));
     expect((await readIfExists(join(dir, 'signals')))?.split('\n')).to.deep.equal(['USR1', 'HUP', '']);
   });
 
@@ -169,7 +170,7 @@ describe('lock: child process group', function () {
       const child = await readPid(join(dir, 'child.pid'));
       holder.kill('SIGKILL');
       const t0 = performance.now();
-      await waitFor('the orphaned family to die', () => !pidAlive(child) && !pidAlive(grandchild), 5000);
+      await eventually('the orphaned family to die', () => !pidAlive(child) && !pidAlive(grandchild), 5000);
       // SIGTERM suffices here: the whole family is gone long before the 2 s grace.
       expect(performance.now() - t0).to.be.below(1500);
     });
@@ -183,7 +184,7 @@ describe('lock: child process group', function () {
       holder.kill('SIGKILL');
       await sleep(150);
       expect(pidAlive(grandchild)).to.equal(true);
-      await waitFor('the orphaned family to be killed', () => !pidAlive(grandchild), 3000);
+      await eventually('the orphaned family to be killed', () => !pidAlive(grandchild), 3000);
     });
   });
 });

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { lockMain, parseLockArgs } from '@kvx/lock';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
-import { waitFor } from './helpers.js';
+import { eventually } from '../support/eventually.js';
 import { LOCK_MAIN, REPO_ROOT } from './runner.js';
 
 function capture(): { stream: Writable; text: () => string } {
@@ -207,7 +207,7 @@ describe('lock: metrics with --dogstatsd', () => {
       { CONSUL_HTTP_ADDR: `${agent.host}:${agent.port}` },
     );
     expect(code).to.equal(0);
-    const lines = await waitFor('a request metric', () => {
+    const lines = await eventually('a request metric', () => {
       const all = datagrams.flatMap((d) => d.split('\n'));
       return all.some((l) => l.startsWith('kvx.consul.request:')) && all;
     }, 5000);

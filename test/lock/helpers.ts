@@ -1,11 +1,12 @@
 /**
- * Helpers of the lock tests: temp dirs, polling, process liveness, and the interval log children write.
+ * Helpers of the lock tests: temp dirs, process liveness, and the interval log children write.
  */
 
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '../support/eventually.js';
 
 /** A fresh temp dir under the OS temp dir; remove it with {@link removeTempDir}. */
 export async function makeTempDir(): Promise<string> {
@@ -19,17 +20,6 @@ export async function removeTempDir(dir: string | undefined): Promise<void> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `check` every 20 ms until it returns a value other than `undefined`/`false`, or throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /**
@@ -63,7 +53,7 @@ export async function readIfExists(path: string): Promise<string | undefined> {
 
 /** Reads a pid written by a child script, once the file is complete. */
 export async function readPid(path: string, timeoutMs = 10_000): Promise<number> {
-  return waitFor(`a pid in ${path}`, async () => {
+  return eventually(`a pid in ${path}`, async () => {
     const text = await readIfExists(path);
     const pid = Number(text?.trim());
     return text?.endsWith('\n') === true && Number.isInteger(pid) && pid > 0 ? pid : undefined;

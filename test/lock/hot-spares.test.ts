@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
-import { makeTempDir, pidAlive, removeTempDir, sleep, waitFor } from './helpers.js';
+import { eventually } from '../support/eventually.js';
+import { makeTempDir, pidAlive, removeTempDir, sleep } from './helpers.js';
 import { FIXTURES, killAll, overlaps, readIntervals, spawnRunner, waitForHolders, type Interval, type Runner } from './runner.js';
 
 const TTL_MS = 1000;
@@ -32,7 +33,7 @@ describe('lock: hot spares', function () {
   }
 
   async function started(count: number): Promise<Interval[]> {
-    return waitFor(`${count} child start(s)`, async () => {
+    return eventually(`${count} child start(s)`, async () => {
       const intervals = await readIntervals(log);
       return intervals.length >= count ? intervals : undefined;
     }, 15_000);
@@ -91,7 +92,7 @@ describe('lock: hot spares', function () {
     const pid = Number(/Child started: pid (\d+)/.exec(holder!.stderr())?.[1]);
     const killedAt = wallNs();
     holder!.signal('SIGKILL');
-    await waitFor('the orphaned child to stop', () => !pidAlive(pid), 5000);
+    await eventually('the orphaned child to stop', () => !pidAlive(pid), 5000);
     const intervals = await started(2);
     const [orphan, successor] = intervals;
     expect(orphan!.id).to.equal(holder!.name);

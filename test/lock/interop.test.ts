@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
-import { makeTempDir, removeTempDir, sleep, waitFor } from './helpers.js';
+import { eventually } from '../support/eventually.js';
+import { makeTempDir, removeTempDir, sleep } from './helpers.js';
 import { holdLikeConsulLock, LOCK_FLAGS, raw, rawKey, SEMAPHORE_FLAGS, sessionInfo, type RawHolder } from './raw-consul.js';
 import { killAll, spawnRunner, waitForHolders, type Runner } from './runner.js';
 
@@ -82,7 +83,7 @@ describe('lock: interoperability with consul lock', function () {
   it('waits while consul lock holds the key, and acquires as soon as it is released', async () => {
     held = await holdLikeConsulLock(agent.url, prefix);
     const r = run(['--verbose', '--session-ttl', '1s', prefix, `touch ${dir}/ran`]);
-    await waitFor('the acquisition to start', () => r.stderr().includes('Attempting lock acquisition'));
+    await eventually('the acquisition to start', () => r.stderr().includes('Attempting lock acquisition'));
     await sleep(700);
     expect(existsSync(join(dir, 'ran'))).to.equal(false);
     await held.release();

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { makeTempDir, removeTempDir, waitFor } from './helpers.js';
+import { eventually } from '../support/eventually.js';
+import { makeTempDir, removeTempDir } from './helpers.js';
 import { keySession, sessionInfo } from './raw-consul.js';
 import { FIXTURES, killAll, overlaps, readIntervals, spawnRunner, waitForHolders, type Runner } from './runner.js';
 
@@ -44,23 +45,23 @@ describe('lock: partitioned holder', function () {
     const prefix = 'test/partition';
     const cut = runner('cut-off', proxy.address, prefix);
     await waitForHolders([cut], 1);
-    await waitFor('the child to start', async () => (await readIntervals(log)).length === 1);
+    await eventually('the child to start', async () => (await readIntervals(log)).length === 1);
     const session = await keySession(agent.url, `${prefix}/.lock`);
     const spares = [runner('spare1', `${agent.host}:${agent.port}`, prefix), runner('spare2', `${agent.host}:${agent.port}`, prefix)];
-    await waitFor('the spares to wait', () => spares.every((r) => r.stderr().includes('Attempting lock acquisition')));
+    await eventually('the spares to wait', () => spares.every((r) => r.stderr().includes('Attempting lock acquisition')));
 
     proxy.blackhole();
-    const fencedAt = await waitFor('the cut-off holder to fence itself', async () => {
+    const fencedAt = await eventually('the cut-off holder to fence itself', async () => {
       const [first] = await readIntervals(log);
       return first?.stop;
     });
     // The server still knows the session when the child is already gone: the fence came first.
     expect(await sessionInfo(agent.url, session!)).to.not.equal(undefined);
     // The reaper and the supervisor both act at the deadline; the supervisor's report may come a moment later.
-    await waitFor('the fencing report', () => /not confirmed for \d+ ms \(TTL 1000 ms\)/.test(cut.stderr()), 5000);
+    await eventually('the fencing report', () => /not confirmed for \d+ ms \(TTL 1000 ms\)/.test(cut.stderr()), 5000);
 
     await waitForHolders(spares, 1);
-    const intervals = await waitFor('the successor to start', async () => {
+    const intervals = await eventually('the successor to start', async () => {
       const all = await readIntervals(log);
       return all.length === 2 ? all : undefined;
     });

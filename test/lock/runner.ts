@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from './helpers.js';
+import { eventually } from '../support/eventually.js';
 
 /** Repository root (supervisors run from here). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -117,7 +117,7 @@ export function overlaps(intervals: readonly Interval[]): [Interval, Interval][]
 
 /** Waits until exactly the runners whose stderr shows a started child are `count` (or more, then throws). */
 export async function waitForHolders(runners: readonly Runner[], count: number, timeoutMs = 15_000): Promise<Runner[]> {
-  return waitFor(`${count} runner(s) running their child`, () => {
+  return eventually(`${count} runner(s) running their child`, () => {
     const holders = runners.filter((r) => r.stderr().includes('Child started'));
     if (holders.length > count) throw new Error(`${holders.length} runners started their child, expected ${count}`);
     return holders.length === count ? holders : undefined;

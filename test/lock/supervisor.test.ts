@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { startTestAgent, type DevAgent } from '../support/dev-agent.js';
-import { makeTempDir, pidAlive, readIfExists, readPid, removeTempDir, sleep, waitFor } from './helpers.js';
+import { eventually } from '../support/eventually.js';
+import { makeTempDir, pidAlive, readIfExists, readPid, removeTempDir, sleep } from './helpers.js';
 import { destroySession, holdLikeConsulLock, keySession, raw, rawKey, type RawHolder } from './raw-consul.js';
 import { FIXTURES, killAll, spawnRunner, waitForHolders, type Runner } from './runner.js';
 
@@ -146,7 +147,7 @@ describe('lock: kvx lock against the dev agent', function () {
   it('aborts the acquisition at once on SIGTERM (exit 1), without waiting for the blocking read', async () => {
     held = await holdLikeConsulLock(agent.url, prefix);
     const r = run([...FAST, prefix, `touch ${dir}/ran`]);
-    await waitFor('the acquisition to start', () => r.stderr().includes('Attempting lock acquisition'));
+    await eventually('the acquisition to start', () => r.stderr().includes('Attempting lock acquisition'));
     await sleep(200);
     r.signal('SIGTERM');
     const code = await Promise.race([r.exited, sleep(5000).then(() => 'still running')]);
@@ -160,7 +161,7 @@ describe('lock: kvx lock against the dev agent', function () {
     const signals = async (): Promise<string> => (await readIfExists(join(dir, 'signals'))) ?? '';
     for (const [signal, name] of [['SIGUSR1', 'USR1'], ['SIGHUP', 'HUP'], ['SIGQUIT', 'QUIT']] as const) {
       r.signal(signal);
-      await waitFor(`${name} at the child`, async () => (await signals()).includes(name));
+      await eventually(`${name} at the child`, async () => (await signals()).includes(name));
     }
     r.signal('SIGTERM');
     expect(await r.exited).to.equal(0);

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 
 import { Consul, parseManifest, publish, sha256Hex, type PublishResult } from '@kvx/client';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { rawGet, rejectsWith, startHarness, textLines, waitFor, type Harness } from './helpers.js';
+import { eventually } from '../support/eventually.js';
+import { rawGet, rejectsWith, startHarness, textLines, type Harness } from './helpers.js';
 
 /** Reads data and checksum as a kvexpress reader would, and checks they belong together. */
 async function consistentContent(h: Harness, key: string): Promise<string> {
@@ -41,7 +42,7 @@ describe('transfer: concurrent writers', () => {
     const commits = proxy.log.filter((r) => r.url.startsWith('/v1/txn')).length;
     const pending = late();
     pending.catch(() => undefined);
-    await waitFor(() => proxy.log.filter((r) => r.url.startsWith('/v1/txn')).length > commits, 5_000, 'the held commit');
+    await eventually('the held commit', () => proxy.log.filter((r) => r.url.startsWith('/v1/txn')).length > commits);
     await early();
     // Only the held commit waits out its delay; the overtaken writer's retry runs at full speed.
     await proxy.pass();

@@ -3,7 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { clean, deliver, exitCodeFor, publish, sha256Hex, start, stop, watchAndDeliver, type DeliverResult, type WatchDelivery } from '@kvx/client';
-import { listDir, rejectsWith, removeDir, startHarness, tempDir, textLines, waitFor, type Harness } from './helpers.js';
+import { eventually } from '../support/eventually.js';
+import { listDir, rejectsWith, removeDir, startHarness, tempDir, textLines, type Harness } from './helpers.js';
 
 describe('transfer: a failed exec is owed until it succeeds', () => {
   let h: Harness;
@@ -53,7 +54,7 @@ describe('transfer: a failed exec is owed until it succeeds', () => {
   it('runs the command next time when the delivery stopped between the rename and the command', async () => {
     const controller = new AbortController();
     const interrupted = deliver({ consul: h.consul, key: 'owed', file: target(), exec: reload(), splay: 10_000, signal: controller.signal });
-    await waitFor(async () => (await readFile(target(), 'utf8').catch(() => '')) === textLines(12), 5_000, 'the file');
+    await eventually('the file', async () => (await readFile(target(), 'utf8').catch(() => '')) === textLines(12));
     controller.abort();
     await interrupted.then(
       () => expect.fail('the delivery should have been interrupted'),
@@ -141,14 +142,10 @@ describe('transfer: a failed exec is owed until it succeeds', () => {
         if (message.startsWith('wake-up without a new version')) duplicates.push(fields);
       },
     });
-    await waitFor(async () => (await runs()).length === 1, 5_000, 'the first run of the command');
+    await eventually('the first run of the command', async () => (await runs()).length === 1);
     await stop({ consul: h.consul, key: 'owed', reason: 'maintenance' });
     await start({ consul: h.consul, key: 'owed' });
-    await waitFor(
-      async () => duplicates.some((f) => f.stopped === false) || (await runs()).length > 1,
-      5_000,
-      'the wake-up of the cleared stop key',
-    );
+    await eventually('the wake-up of the cleared stop key', async () => duplicates.some((f) => f.stopped === false) || (await runs()).length > 1);
     expect(await runs()).to.have.length(1);
   });
 
@@ -161,12 +158,12 @@ describe('transfer: a failed exec is owed until it succeeds', () => {
       restartDelay: 100,
     });
     // Runs at 0, 100, 300, 700, 1500 ms: the next retry of this version would wait 1.6 s.
-    await waitFor(async () => (await runs()).length >= 5, 10_000, 'five failed runs');
+    await eventually('five failed runs', async () => (await runs()).length >= 5);
     const second = textLines(12, 'second');
     await publish({ consul: h.consul, key: 'owed-backoff', content: second });
     const ofSecond = async (): Promise<number> => (await runs()).filter((r) => r.startsWith(sha256Hex(second))).length;
-    await waitFor(async () => (await ofSecond()) >= 1, 5_000, 'the first run for the new version');
-    await waitFor(async () => (await ofSecond()) >= 2, 1_000, 'a retry after the first delay, not the grown one');
+    await eventually('the first run for the new version', async () => (await ofSecond()) >= 1);
+    await eventually('a retry after the first delay, not the grown one', async () => (await ofSecond()) >= 2, 1_000);
   });
 
   it('watchAndDeliver retries a failed command with backoff until it succeeds', async () => {
@@ -180,9 +177,9 @@ describe('transfer: a failed exec is owed until it succeeds', () => {
       onResult: (r) => results.push(r),
       onError: (e) => errors.push(e),
     });
-    await waitFor(async () => (await runs()).length >= 2, 5_000, 'a retry of the command');
+    await eventually('a retry of the command', async () => (await runs()).length >= 2);
     await writeFile(join(dir, 'ok'), '');
-    await waitFor(() => results.length === 1, 5_000, 'the successful retry');
+    await eventually('the successful retry', () => results.length === 1);
     expect([results[0]?.status, results[0]?.execRetried, results[0]?.exec?.exitCode]).to.deep.equal(['unchanged', true, 0]);
     expect(errors.map((e) => (e as { code?: string }).code).every((c) => c === 'KVX_EXEC_FAILED')).to.equal(true);
     expect(await listDir(dir)).to.deep.equal(['hosts', 'ok', 'runs']);

@@ -96,11 +96,3 @@ export async function rejectsWith(p: Promise<unknown>, code: string): Promise<Kv
   throw new Error(`expected a rejection with ${code}`);
 }
 
-/** Polls `check` every 10 ms until it returns true or `timeoutMs` passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

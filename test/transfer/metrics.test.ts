@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { StatsD } from 'hot-shots';
 
 import { deliver, publish, stop, TransferMetrics } from '@kvx/client';
-import { removeDir, startHarness, tempDir, textLines, waitFor, type Harness } from './helpers.js';
+import { eventually } from '../support/eventually.js';
+import { removeDir, startHarness, tempDir, textLines, type Harness } from './helpers.js';
 
 /** A DogStatsD server on a UDP port that records every line it receives. */
 async function startDogStatsd(): Promise<{ socket: Socket; port: number; lines: string[] }> {
@@ -42,7 +43,7 @@ describe('transfer: DogStatsD metrics and events', () => {
   it("sends kvexpress's in/bytes/lines metrics with key, host, direction and location tags", async () => {
     const metrics = new TransferMetrics({ statsd, hostname: 'pub-host' });
     const result = await publish({ consul: h.consul, key: 'm1', content: textLines(12), compress: true, metrics });
-    await waitFor(() => metric('kvx.lines').length === 1, 2_000, 'the metrics');
+    await eventually('the metrics', () => metric('kvx.lines').length === 1);
     const tags = '#key:m1,host:pub-host,direction:in,location:complete';
     expect(metric('kvx.in')).to.deep.equal([`kvx.in:1|c|${tags}`]);
     expect(metric('kvx.bytes')).to.deep.equal([`kvx.bytes:${result.storedSize}|g|${tags}`]);
@@ -53,7 +54,7 @@ describe('transfer: DogStatsD metrics and events', () => {
     const metrics = new TransferMetrics({ statsd, prefix: 'kvexpress', hostname: 'h' });
     await publish({ consul: h.consul, key: 'm2', content: textLines(12), metrics });
     await deliver({ consul: h.consul, key: 'm2', file: join(dir, 'f'), metrics });
-    await waitFor(() => metric('kvexpress.out').length === 1, 2_000, 'the out metric');
+    await eventually('the out metric', () => metric('kvexpress.out').length === 1);
     expect(metric('kvexpress.in')).to.have.length(1);
     expect(metric('kvexpress.out')[0]).to.equal('kvexpress.out:1|c|#key:m2,host:h,direction:out,location:complete');
   });
@@ -63,7 +64,7 @@ describe('transfer: DogStatsD metrics and events', () => {
     await publish({ consul: h.consul, key: 'm3', content: textLines(12, 'old'), metrics });
     await publish({ consul: h.consul, key: 'm3', content: textLines(12, 'old').replace('old 3', 'new 3'), metrics });
     const update = () => server.lines.find((l) => l.startsWith('_e{') && l.includes('+new 3'));
-    await waitFor(() => update() !== undefined, 2_000, 'the update event');
+    await eventually('the update event', () => update() !== undefined);
     const event = update() ?? '';
     expect(event).to.include('Updated: kvexpress/m3/data');
     expect(event).to.include('-old 3\\n+new 3');
@@ -75,7 +76,7 @@ describe('transfer: DogStatsD metrics and events', () => {
     await publish({ consul: h.consul, key: 'm4', content: textLines(12, 'secret-a'), metrics });
     await publish({ consul: h.consul, key: 'm4', content: textLines(12, 'secret-b'), metrics });
     const events = () => server.lines.filter((l) => l.startsWith('_e{') && l.includes('#key:m4,'));
-    await waitFor(() => events().length === 2, 2_000, 'the events');
+    await eventually('the events', () => events().length === 2);
     expect(events().some((l) => l.includes('secret'))).to.equal(false);
   });
 
@@ -83,7 +84,7 @@ describe('transfer: DogStatsD metrics and events', () => {
     const metrics = new TransferMetrics({ statsd, hostname: 'h' });
     await stop({ consul: h.consul, key: 'm5', reason: 'frozen', metrics });
     await publish({ consul: h.consul, key: 'm5', content: textLines(12), metrics }).catch(() => undefined);
-    await waitFor(() => metric('kvx.stopped').length === 1, 2_000, 'the stopped metric');
+    await eventually('the stopped metric', () => metric('kvx.stopped').length === 1);
     const events = server.lines.filter((l) => l.startsWith('_e{'));
     expect(events.some((e) => e.includes('Set Stop Key: kvexpress/m5/stop') && e.includes('frozen'))).to.equal(true);
     expect(events.some((e) => e.includes('Stop key is present: kvexpress/m5/stop'))).to.equal(true);
@@ -94,7 +95,7 @@ describe('transfer: DogStatsD metrics and events', () => {
     await h.consul.kv.put('kvexpress/m6/data', textLines(12));
     await h.consul.kv.put('kvexpress/m6/checksum', 'f'.repeat(64));
     await deliver({ consul: h.consul, key: 'm6', file: join(dir, 'f'), metrics }).catch(() => undefined);
-    await waitFor(() => metric('kvx.checksum_mismatch').length === 1, 2_000, 'the mismatch metric');
+    await eventually('the mismatch metric', () => metric('kvx.checksum_mismatch').length === 1);
     expect(metric('kvx.checksum_mismatch')[0]).to.equal('kvx.checksum_mismatch:1|c|#key:m6,host:h,direction:out,location:checksum_mismatch');
   });
 

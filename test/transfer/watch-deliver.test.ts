@@ -16,7 +16,8 @@ import {
   type WatchDelivery,
 } from '@kvx/client';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { removeDir, startHarness, tempDir, textLines, waitFor, type Harness } from './helpers.js';
+import { eventually } from '../support/eventually.js';
+import { removeDir, startHarness, tempDir, textLines, type Harness } from './helpers.js';
 
 describe('transfer: watchAndDeliver', () => {
   let h: Harness;
@@ -58,7 +59,7 @@ describe('transfer: watchAndDeliver', () => {
   it('delivers the current version at start', async () => {
     await publish({ consul: h.consul, key: 'initial', content: textLines(12) });
     await watch('initial');
-    await waitFor(() => results.length === 1, 5_000, 'the first delivery');
+    await eventually('the first delivery', () => results.length === 1);
     expect(await readFile(join(dir, 'initial'), 'utf8')).to.equal(textLines(12));
   });
 
@@ -67,7 +68,7 @@ describe('transfer: watchAndDeliver', () => {
     const versions = Array.from({ length: 5 }, (_, i) => textLines(12, `v${i}`));
     for (const [i, content] of versions.entries()) {
       await publish({ consul: h.consul, key: 'series', content });
-      await waitFor(() => results.length === i + 1, 5_000, `version ${i}`);
+      await eventually(`version ${i}`, () => results.length === i + 1);
       expect(await readFile(join(dir, 'series'), 'utf8')).to.equal(content);
     }
     expect(await execLog()).to.deep.equal(versions.map((v) => sha256Hex(v)));
@@ -87,11 +88,11 @@ describe('transfer: watchAndDeliver', () => {
         if (message.startsWith('wake-up without a new version')) wakeups.push(fields);
       },
     });
-    await waitFor(() => results.length === 1, 5_000, 'the first delivery');
+    await eventually('the first delivery', () => results.length === 1);
     await stop({ consul: h.consul, key: 'dedup', reason: 'hold' });
-    await waitFor(() => wakeups.length === 1, 5_000, 'the stop wake-up');
+    await eventually('the stop wake-up', () => wakeups.length === 1);
     await start({ consul: h.consul, key: 'dedup' });
-    await waitFor(() => wakeups.length === 2, 5_000, 'the start wake-up');
+    await eventually('the start wake-up', () => wakeups.length === 2);
     expect(wakeups.map((w) => w['stopped'])).to.deep.equal([true, false]);
     expect(errors).to.deep.equal([]);
     expect(results).to.have.length(1);
@@ -101,7 +102,7 @@ describe('transfer: watchAndDeliver', () => {
   it('holds a version written while stopped and delivers it once the stop is removed', async () => {
     await publish({ consul: h.consul, key: 'held', content: textLines(12, 'v1') });
     await watch('held');
-    await waitFor(() => results.length === 1, 5_000, 'the first delivery');
+    await eventually('the first delivery', () => results.length === 1);
     await stop({ consul: h.consul, key: 'held', reason: 'hold' });
     // A writer that ignores stop keys (kvexpress copy does) changes the content meanwhile.
     const v2 = textLines(12, 'v2');
@@ -109,11 +110,11 @@ describe('transfer: watchAndDeliver', () => {
       { verb: 'set', key: 'kvexpress/held/data', value: v2 },
       { verb: 'set', key: 'kvexpress/held/checksum', value: sha256Hex(v2) },
     ]);
-    await waitFor(() => errors.length === 1, 5_000, 'the held version');
+    await eventually('the held version', () => errors.length === 1);
     expect(errors[0]?.code).to.equal('KVX_STOPPED');
     expect(await readFile(join(dir, 'held'), 'utf8')).to.equal(textLines(12, 'v1'));
     await start({ consul: h.consul, key: 'held' });
-    await waitFor(() => results.length === 2, 5_000, 'the delivery after the stop');
+    await eventually('the delivery after the stop', () => results.length === 2);
     expect(await readFile(join(dir, 'held'), 'utf8')).to.equal(v2);
     expect(await execLog()).to.deep.equal([sha256Hex(textLines(12, 'v1')), sha256Hex(v2)]);
   });
@@ -121,25 +122,25 @@ describe('transfer: watchAndDeliver', () => {
   it('leaves a pinned file alone and restores it from Consul once unpinned', async () => {
     await publish({ consul: h.consul, key: 'pinned', content: textLines(12) });
     await watch('pinned', h.consul, { hostname: 'watch-host' });
-    await waitFor(() => results.length === 1, 5_000, 'the first delivery');
+    await eventually('the first delivery', () => results.length === 1);
     const file = join(dir, 'pinned');
     await pin({ consul: h.consul, file, hostname: 'watch-host', note: false });
-    await waitFor(() => errors.some((e) => e.code === 'KVX_PINNED'), 5_000, 'the pin to be seen');
+    await eventually('the pin to be seen', () => errors.some((e) => e.code === 'KVX_PINNED'));
     await writeFile(file, 'hand edit\n');
     await publish({ consul: h.consul, key: 'pinned', content: textLines(13) });
     await new Promise((r) => setTimeout(r, 200));
     expect(await readFile(file, 'utf8')).to.equal('hand edit\n');
     await unpin({ consul: h.consul, file, hostname: 'watch-host', note: false });
-    await waitFor(() => results.length === 2, 5_000, 'the delivery after unpinning');
+    await eventually('the delivery after unpinning', () => results.length === 2);
     expect(await readFile(file, 'utf8')).to.equal(textLines(13));
   });
 
   it('reports a version that fails verification and keeps the last good file', async () => {
     await publish({ consul: h.consul, key: 'bad', content: textLines(12) });
     await watch('bad');
-    await waitFor(() => results.length === 1, 5_000, 'the first delivery');
+    await eventually('the first delivery', () => results.length === 1);
     await h.consul.kv.put('kvexpress/bad/data', textLines(12, 'tampered'));
-    await waitFor(() => errors.length === 1, 5_000, 'the verification failure');
+    await eventually('the verification failure', () => errors.length === 1);
     expect(errors[0]?.code).to.equal('KVX_VERIFY');
     expect(await readFile(join(dir, 'bad'), 'utf8')).to.equal(textLines(12));
   });
@@ -155,7 +156,7 @@ describe('transfer: watchAndDeliver', () => {
       ],
       onResult: (r) => results.push(r),
     });
-    await waitFor(() => results.length === 2, 5_000, 'both deliveries');
+    await eventually('both deliveries', () => results.length === 2);
     expect(await readFile(join(dir, 'a'), 'utf8')).to.equal(textLines(12, 'a'));
     expect(await readFile(join(dir, 'b'), 'utf8')).to.equal(textLines(12, 'b'));
   });
@@ -172,7 +173,7 @@ describe('transfer: watchAndDeliver', () => {
         files: keys.map((key) => ({ key, file: join(dir, key) })),
         onResult: (r) => results.push(r),
       });
-      await waitFor(() => results.length === keys.length, 10_000, 'the twelve deliveries');
+      await eventually('the twelve deliveries', () => results.length === keys.length);
       // Warnings are emitted on the next tick.
       await new Promise((r) => setImmediate(r));
       expect(warnings.map((w) => w.name)).to.not.include('MaxListenersExceededWarning');
@@ -211,19 +212,19 @@ describe('transfer: watchAndDeliver', () => {
       await new Promise((r) => setTimeout(r, 500));
       expect(results).to.deep.equal([]);
       await proxy.pass();
-      await waitFor(() => results.length === 1, 10_000, 'the delivery after the outage');
+      await eventually('the delivery after the outage', () => results.length === 1);
       expect(await readFile(join(dir, 'outage'), 'utf8')).to.equal(textLines(12));
     });
 
     it('costs each watcher exactly one request per change of a small file', async () => {
       await publish({ consul: h.consul, key: 'counted', content: textLines(12, 'v0') });
       await watch('counted', viaProxy);
-      await waitFor(() => results.length === 1, 5_000, 'the first delivery');
+      await eventually('the first delivery', () => results.length === 1);
       await new Promise((r) => setTimeout(r, 100));
       const before = proxy.requests;
       for (let i = 1; i <= 3; i++) {
         await publish({ consul: h.consul, key: 'counted', content: textLines(12, `v${i}`) });
-        await waitFor(() => results.length === i + 1, 5_000, `version ${i}`);
+        await eventually(`version ${i}`, () => results.length === i + 1);
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(proxy.requests - before).to.equal(3);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 
 import { Consul, publish, watchAndDeliver, type WatchDelivery, type WatchTarget } from '@kvx/client';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { removeDir, startHarness, tempDir, textLines, waitFor, type Harness } from './helpers.js';
+import { eventually } from '../support/eventually.js';
+import { removeDir, startHarness, tempDir, textLines, type Harness } from './helpers.js';
 
 describe('transfer: watchAndDeliver reports its watch errors and recoveries', () => {
   let h: Harness;
@@ -43,17 +44,17 @@ describe('transfer: watchAndDeliver reports its watch errors and recoveries', ()
       onWatchError: (e, t) => failures.push({ ...t, code: (e as { code?: unknown }).code }),
       onWatchRecovered: (t) => recoveries.push(t),
     });
-    await waitFor(async () => (await readFile(file, 'utf8').catch(() => '')) === textLines(12), 5_000, 'the first delivery');
+    await eventually('the first delivery', async () => (await readFile(file, 'utf8').catch(() => '')) === textLines(12));
     await proxy.refuse();
-    await waitFor(() => new Set(failures.map((f) => f.watch)).size === 2 && failures.some((f) => f.attempt >= 2), 10_000, 'failures of both watches');
+    await eventually('failures of both watches', () => new Set(failures.map((f) => f.watch)).size === 2 && failures.some((f) => f.attempt >= 2));
     expect(failures.every((f) => f.key === 'unreach' && f.file === file && f.code === 'KVX_CONNECTION')).to.equal(true);
     expect(recoveries).to.deep.equal([]);
     await proxy.pass();
-    await waitFor(() => new Set(recoveries.map((r) => r.watch)).size === 2, 10_000, 'both watches recovering');
+    await eventually('both watches recovering', () => new Set(recoveries.map((r) => r.watch)).size === 2);
     expect(recoveries.every((r) => r.downtimeMs > 0 && r.file === file)).to.equal(true);
     // Transient failures are the watch's own business: they never reach onError.
     expect(errors).to.deep.equal([]);
     await publish({ consul: h.consul, key: 'unreach', content: textLines(13) });
-    await waitFor(async () => (await readFile(file, 'utf8').catch(() => '')) === textLines(13), 5_000, 'a delivery after the recovery');
+    await eventually('a delivery after the recovery', async () => (await readFile(file, 'utf8').catch(() => '')) === textLines(13));
   });
 });
