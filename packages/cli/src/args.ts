@@ -37,6 +37,7 @@ export interface FileModeFlags {
 
 /** `kvx in`: publish a file, a URL or stdin to `<prefix>/<key>`. */
 export interface InArgs extends ConsulFlags, LengthFlags, ExecFlags {
+  /** Key name under the prefix (`-k`): the content goes to `<prefix>/<key>`. Required. */
   key: string;
   /** Input file; `-` reads stdin. Exactly one of `file` and `url`. */
   file?: string;
@@ -58,6 +59,7 @@ export interface OutArgs extends ConsulFlags, LengthFlags, ExecFlags, FileModeFl
   key?: string;
   /** Required unless `watch` with a config file listing `files`. */
   file?: string;
+  /** KV prefix (`-p`); with `watch` also of config `files` entries without one. Default: `kvexpress` (`watch`: config `prefix` first). */
   prefix?: string;
   /** Command that must accept the new content (given the temp file's path) before it replaces the file. */
   validate?: string;
@@ -75,6 +77,7 @@ export interface OutArgs extends ConsulFlags, LengthFlags, ExecFlags, FileModeFl
 export interface RawArgs extends ConsulFlags, LengthFlags, ExecFlags, FileModeFlags {
   /** Full key path (no prefix is added). */
   key: string;
+  /** File to write (`-f`). Required. */
   file: string;
 }
 
@@ -82,8 +85,11 @@ export interface RawArgs extends ConsulFlags, LengthFlags, ExecFlags, FileModeFl
 export interface CopyArgs extends ConsulFlags {
   /** Minimum line count of the source. Default: `10`. */
   length?: number;
+  /** Source key under the prefix (`--from`, kvexpress `--keyfrom`). Required. */
   from: string;
+  /** Destination key under the prefix (`--to`, kvexpress `--keyto`); must differ from `from`. Required. */
   to: string;
+  /** KV prefix (`-p`). Default: `kvexpress`. */
   prefix?: string;
   /** Re-encode the destination brotli-compressed. Default: keep the source's encoding. */
   compress?: boolean;
@@ -91,14 +97,19 @@ export interface CopyArgs extends ConsulFlags {
 
 /** `kvx stop`: set the stop key of `<prefix>/<key>`. */
 export interface StopArgs extends ConsulFlags {
+  /** Key name under the prefix (`-k`). Required. */
   key: string;
+  /** Why (`-r`), stored as the stop key's value and shown to every stopped `in`/`out`. Required, not blank. */
   reason: string;
+  /** KV prefix (`-p`). Default: `kvexpress`. */
   prefix?: string;
 }
 
 /** `kvx start`: clear the stop key. */
 export interface StartArgs extends ConsulFlags {
+  /** Key name under the prefix (`-k`). Required. */
   key: string;
+  /** KV prefix (`-p`). Default: `kvexpress`. */
   prefix?: string;
 }
 
@@ -106,18 +117,23 @@ export interface StartArgs extends ConsulFlags {
 export interface PinArgs extends ConsulFlags {
   /** Absolute path of the delivered file. */
   file: string;
+  /** Why (`-r`), stored as the pin's value. Default: `No reason given for '<file>' by '<user>' at '<time>'.` */
   reason?: string;
+  /** KV prefix (`-p`). Default: `kvexpress`. */
   prefix?: string;
 }
 
 /** `kvx unpin`: release a pin. */
 export interface UnpinArgs extends ConsulFlags {
+  /** Absolute path of the delivered file (`-f`; a relative one is resolved against the working directory). Required. */
   file: string;
+  /** KV prefix (`-p`). Default: `kvexpress`. */
   prefix?: string;
 }
 
 /** `kvx clean`: remove a file and its kvx side files. */
 export interface CleanArgs extends OutputFlags {
+  /** File to remove (`-f`), with its `.compare`, `.last` and leftover temp files. Required. */
   file: string;
   /** Remove only the side files, not the file itself. Default: `false` (kvexpress removed the file too). */
   keepFile?: boolean;
@@ -125,6 +141,7 @@ export interface CleanArgs extends OutputFlags {
 
 /** `kvx status`: table of the published files under a prefix. */
 export interface StatusArgs extends ConsulFlags {
+  /** KV prefix (`-p`). Default: `kvexpress`. */
   prefix?: string;
   /** Only this key. Default: every key under the prefix. */
   key?: string;
@@ -132,8 +149,11 @@ export interface StatusArgs extends ConsulFlags {
 
 /** `kvx diff`: what `out` would change (with the same checks and attributes as that `out`). */
 export interface DiffArgs extends ConsulFlags, LengthFlags, FileModeFlags {
+  /** Key name under the prefix (`-k`). Required. */
   key: string;
+  /** The delivered file to compare (`-f`). Required. */
   file: string;
+  /** KV prefix (`-p`). Default: `kvexpress`. */
   prefix?: string;
   /** Also decode kvexpress <= 1.15 gzip+base64 values. Default: `false`. */
   compress?: boolean;

@@ -43,31 +43,53 @@ import {
 
 /** Connection settings from the config file; each applies only when neither flag nor environment set it. */
 export interface ConfigConnection {
+  /** Agent address (`http_addr`, else kvexpress's `consul_server`); `--http-addr` and env `CONSUL_HTTP_ADDR` win. */
   address?: string;
+  /** ACL token (`token`); never printed. Wins over `token_file`; unused when env `CONSUL_HTTP_TOKEN(_FILE)` is set. */
   token?: string;
+  /** File holding the ACL token (`token_file`); unused when `token` or env `CONSUL_HTTP_TOKEN(_FILE)` is set. */
   tokenFile?: string;
+  /** Datacenter (`datacenter`); `--datacenter` wins. */
   datacenter?: string;
+  /** PEM file with the CA certificate(s) to verify the agent (`ca_file`); `--ca-file` and env `CONSUL_CACERT` win. */
   caFile?: string;
+  /** Directory of PEM CA certificates (`ca_path`); `--ca-path` and env `CONSUL_CAPATH` win. */
   caPath?: string;
+  /** PEM client certificate for mutual TLS (`client_cert`); `--client-cert` and env `CONSUL_CLIENT_CERT` win. */
   clientCert?: string;
+  /** PEM client private key for mutual TLS (`client_key`); `--client-key` and env `CONSUL_CLIENT_KEY` win. */
   clientKey?: string;
+  /** Name to verify the agent's certificate against (`tls_server_name`); `--tls-server-name` and env `CONSUL_TLS_SERVER_NAME` win. */
   tlsServerName?: string;
+  /** Do not verify the agent's certificate (`tls_skip_verify`); `--tls-skip-verify` and env `CONSUL_HTTP_SSL_VERIFY` win. */
   tlsSkipVerify?: boolean;
 }
 
 /** One delivery of `kvx out --watch`, with the same meaning as the `out` flags of the same name. */
 export interface ConfigFileEntry {
+  /** Key name under the prefix (`key`, like `-k`). Required. */
   key: string;
+  /** File to write (`file`, like `-f`), relative to the working directory. Required. */
   file: string;
+  /** KV prefix of this entry (`prefix`). Default: `-p`, else the file's top-level `prefix`, else `kvexpress`. */
   prefix?: string;
+  /** Minimum number of lines (`length`, like `-l`). Default: `10`. */
   length?: number;
+  /** Minimum size in bytes (`min_bytes`, like `--min-bytes`). Default: `0`. */
   minBytes?: number;
+  /** Mode of the written file (`chmod`, octal, like `-c`). Default: `0o640`. */
   chmod?: number;
+  /** Owner of the written file, `user[:group]` (`owner`, like `-o`). Default: the current user. */
   owner?: string;
+  /** Command run after a successful write (`exec`, like `-e`). Default: none. */
   exec?: string;
+  /** Run `exec` (and `validate`) through `/bin/sh -c` (`shell`, like `--shell`). Default: `false`. */
   shell?: boolean;
+  /** Kill `exec` after this many ms (`exec_timeout`, a duration like `30s`; `0`: never). Default: `60000`. */
   execTimeout?: number;
+  /** Command that must accept the new content before it replaces the file (`validate`, like `--validate`). Default: none. */
   validate?: string;
+  /** Deliver even while the stop key is set (`ignore_stop`, like `--ignore-stop`). Default: `false`. */
   ignoreStop?: boolean;
   /** Also decode kvexpress <= 1.15 gzip+base64 values (`-z`). Default: `--compress`, else `false`. */
   compress?: boolean;
@@ -79,9 +101,11 @@ export interface ConfigFileEntry {
 export interface ConfigFile {
   /** Where it was read from. */
   path: string;
+  /** Connection settings (`http_addr`/`consul_server`, `token`, `token_file`, `datacenter`, TLS keys). */
   connection: ConfigConnection;
   /** DogStatsD agent (`dogstatsd_address`, or `localhost:8125` when only `dogstatsd: true`). */
   dogstatsd?: HostPort;
+  /** Prefix of every metric name (`metrics_prefix`); `--metrics-prefix` wins. Default: `kvx`. */
   metricsPrefix?: string;
   /** Default KV prefix of the `files` entries (`kvx out --watch`); `-p` overrides it. */
   prefix?: string;

@@ -24,10 +24,18 @@ export interface ConsulFlags extends OutputFlags {
   tokenFile?: string;
   /** Datacenter. Default: the agent's. */
   datacenter?: string;
+  /** PEM file with the CA certificate(s) to verify the agent (`--ca-file`). Default: env `CONSUL_CACERT`, config `ca_file`. */
   caFile?: string;
+  /** Directory of PEM CA certificates to verify the agent (`--ca-path`). Default: env `CONSUL_CAPATH`, config `ca_path`. */
   caPath?: string;
+  /** PEM client certificate for mutual TLS (`--client-cert`). Default: env `CONSUL_CLIENT_CERT`, config `client_cert`. */
   clientCert?: string;
+  /** PEM client private key for mutual TLS (`--client-key`). Default: env `CONSUL_CLIENT_KEY`, config `client_key`. */
   clientKey?: string;
+  /**
+   * Name to verify the agent's certificate against (SNI, `--tls-server-name`). Default: env `CONSUL_TLS_SERVER_NAME`,
+   * config `tls_server_name`, else the agent's host.
+   */
   tlsServerName?: string;
   /** Do not verify the agent's TLS certificate. Default: `false`. */
   tlsSkipVerify?: boolean;

@@ -29,7 +29,9 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 /** The writer a command prints through. */
 export class Output {
+  /** `--json`: results go to stdout as JSON documents and human result lines are suppressed. Default: `false`. */
   readonly json: boolean;
+  /** `--verbose`: debug lines and stack traces of internal errors go to stderr. Default: `false`. */
   readonly verbose: boolean;
   private readonly secrets = new Set<string>();
 

@@ -69,7 +69,9 @@ export function parseMode(text: string, flag: string): number {
 
 /** A `host:port` or `[v6]:port` address. */
 export interface HostPort {
+  /** Host name or IP address (an IPv6 address without its `[]`). */
   host: string;
+  /** Port number, 1 to 65535. */
   port: number;
 }
 

@@ -18,7 +18,7 @@ import { StatusApi } from './api/status.js';
 import { TxnApi } from './api/txn.js';
 import { Watch, type WatchOptions, type WatchQuery } from './api/watch.js';
 import { createMetrics, type ClientMetrics } from './metrics.js';
-import { opossumBreakerFactory, resolveBreakerPolicy } from './transport/breaker.js';
+import { opossumBreakerFactory, resolveBreakerPolicy, type BreakerStates } from './transport/breaker.js';
 import { resolveConfig, type ConsulOptions } from './transport/config.js';
 import { HttpTransport } from './transport/http.js';
 import { validateRateLimit } from './transport/rate-limit.js';
@@ -76,7 +76,7 @@ export class Consul {
   }
 
   /** Current circuit-breaker states (`undefined` when there is no breaker of that kind). */
-  get breakerStates(): { request: string | undefined; longPoll: string | undefined } {
+  get breakerStates(): BreakerStates {
     return this.transport.breakerStates;
   }
 

@@ -10,12 +10,18 @@ import { DurationSyntaxError, parseGoDurationMs } from './duration.js';
 import { startDevAgent } from './dev-agent.js';
 import type { DevAgentOptions } from './options.js';
 
+/** Anything text can be written to (a stream, a test's collector). */
+export interface TextSink {
+  /** Writes `text` as is. */
+  write(text: string): unknown;
+}
+
 /** Where `agentMain` writes and how it learns it should stop. */
 export interface AgentIo {
-  /** Default: `process.stdout`. */
-  readonly stdout?: { write(text: string): unknown };
-  /** Default: `process.stderr`. */
-  readonly stderr?: { write(text: string): unknown };
+  /** Where the listening line and logs go. Default: `process.stdout`. */
+  readonly stdout?: TextSink;
+  /** Where errors go. Default: `process.stderr`. */
+  readonly stderr?: TextSink;
   /** Stops the agent when aborted (in addition to SIGINT/SIGTERM). */
   readonly signal?: AbortSignal;
   /** Listen for SIGINT/SIGTERM on the process. Default: `true`. */

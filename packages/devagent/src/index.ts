@@ -5,7 +5,7 @@
  * @module
  */
 export { startDevAgent, type DevAgent } from './dev-agent.js';
-export { agentMain, parseAgentArgs, type AgentIo } from './cli.js';
+export { agentMain, parseAgentArgs, type AgentIo, type TextSink } from './cli.js';
 export type { DevAgentOptions } from './options.js';
 export type { AclConfig, AclPolicy, AclTokenRules } from './acl.js';
 export { AgentConfigError, DataDirError } from './errors.js';

@@ -41,7 +41,9 @@ export interface LockCommandLine {
 
 /** A DogStatsD agent's UDP address. */
 export interface DogStatsdAddress {
+  /** Host name or IP address from `--dogstatsd <host:port>`; an IPv6 address is given in brackets, stored without them. */
   host: string;
+  /** UDP port from `--dogstatsd <host:port>`, 1–65535. */
   port: number;
 }
 

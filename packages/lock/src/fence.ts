@@ -29,7 +29,9 @@ export interface FenceSettings {
 
 /** The resulting schedule, in milliseconds after a renew was sent. */
 export interface FencePlan {
+  /** Session TTL ({@link FenceSettings.ttlMs}): until this long after a renew was sent the session is certainly still ours. */
   ttlMs: number;
+  /** Safety margin between the SIGKILL deadline and the TTL: `killAfterMs = ttlMs − marginMs`, 0 ≤ margin < TTL. Default: TTL / 5. */
   marginMs: number;
   /** SIGTERM → SIGKILL grace when fencing: the ordinary grace, shortened so it fits in the lease. */
   fenceGraceMs: number;

@@ -67,22 +67,39 @@ export interface SupervisorOptions {
 
 /** {@link SupervisorOptions} with every default applied and checked. */
 export interface ResolvedSupervisorOptions {
+  /** Key prefix ({@link SupervisorOptions.prefix}, `consul lock`'s PREFIX) with one leading `/` stripped; not empty. */
   prefix: string;
+  /** The child command ({@link SupervisorOptions.command}, `consul lock`'s CHILD), copied; not empty. */
   command: readonly string[];
+  /** Client to talk to Consul through ({@link SupervisorOptions.consul}). Not closed by the supervisor. */
   consul: Consul;
+  /** Holder limit, a positive integer ({@link SupervisorOptions.limit}, `consul lock -n`). Default: `1`. */
   limit: number;
+  /** Session name ({@link SupervisorOptions.sessionName}, `-name`). Default: `Consul lock for '<command>' at '<prefix>'`. */
   sessionName: string;
+  /** Let the child read the supervisor's stdin ({@link SupervisorOptions.passStdin}, `-pass-stdin`). Default: `false`. */
   passStdin: boolean;
+  /** Give up acquiring after this long (ms); `0` waits forever ({@link SupervisorOptions.timeoutMs}, `-timeout`). Default: `0`. */
   timeoutMs: number;
+  /** Transient monitor errors tolerated in a row ({@link SupervisorOptions.monitorRetries}, `-monitor-retry`). Default: `3`. */
   monitorRetries: number;
+  /** Pause between monitor retries (ms) ({@link SupervisorOptions.monitorRetryTimeMs}; no flag). Default: `1000`. */
   monitorRetryTimeMs: number;
+  /** Run `command` through `$SHELL -c` ({@link SupervisorOptions.shell}, `-shell`). Default: `true`. */
   shell: boolean;
+  /** Exit with 2 when the child fails ({@link SupervisorOptions.childExitCode}, `-child-exit-code`). Default: `false`. */
   childExitCode: boolean;
+  /** Session TTL (ms), positive ({@link SupervisorOptions.sessionTtlMs}, `kvx lock --session-ttl`). Default: `15000`. */
   sessionTtlMs: number;
+  /** Session lock-delay (ms) ({@link SupervisorOptions.lockDelayMs}, `--lock-delay`); `undefined`: not sent, the server's 15 s applies. */
   lockDelayMs: number | undefined;
+  /** SIGTERM → SIGKILL grace when stopping the child (ms) ({@link SupervisorOptions.killGraceMs}, `--kill-grace`). Default: `5000`. */
   killGraceMs: number;
+  /** Fencing schedule computed by {@link fencePlan} from `sessionTtlMs`, `killGraceMs` and {@link SupervisorOptions.fenceMarginMs}. */
   fence: FencePlan;
+  /** Child's environment, before `CONSUL_LOCK_HELD` and `KVX_LOCK_*` are added ({@link SupervisorOptions.env}). Default: `process.env`. */
   env: Readonly<Record<string, string | undefined>>;
+  /** Where messages go ({@link SupervisorOptions.log}). Default: a log that discards everything. */
   log: SupervisorLog;
 }
 

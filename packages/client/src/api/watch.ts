@@ -126,6 +126,12 @@ export class Watch<T> implements AsyncIterable<QueryResult<T>> {
     this.controller.abort();
   }
 
+  /**
+   * The successive results, each with an index other than the one before; a watch can be iterated once.
+   *
+   * @throws {@link InvalidArgumentError} when iterated a second time; the iteration itself throws the error
+   *   that ended the watch when it is not retryable (`endReason: 'error'`).
+   */
   [Symbol.asyncIterator](): AsyncIterator<QueryResult<T>> {
     if (this.started) throw new InvalidArgumentError('a watch can be iterated only once');
     this.started = true;

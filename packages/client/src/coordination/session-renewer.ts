@@ -63,7 +63,10 @@ export interface SessionRenewerEvents {
 export type SessionRenewerState = 'running' | 'stopped' | 'lost';
 
 /** Options of {@link SessionRenewer.create}: session options with a required TTL. */
-export type RenewedSessionOptions = SessionCreateOptions & { ttl: number | string };
+export type RenewedSessionOptions = SessionCreateOptions & {
+  /** The session's TTL: milliseconds (sent as a Go duration) or a Go duration string (`"15s"`). Required. */
+  ttl: number | string;
+};
 
 /**
  * Renews one session in the background from construction until {@link SessionRenewer.stop} or loss.

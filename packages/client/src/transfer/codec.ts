@@ -34,8 +34,11 @@ export type Encoding = 'plain' | 'brotli' | 'gzip-base64';
 
 /** Stored bytes and the flags that describe them. */
 export interface EncodedValue {
+  /** The bytes to store as the KV value. */
   value: Buffer;
+  /** The KV flags that name the encoding (0 plain, 1 brotli). */
   flags: bigint;
+  /** The encoding of `value`. */
   encoding: Encoding;
 }
 
@@ -69,7 +72,9 @@ function legacyGzip(value: Buffer): Buffer | undefined {
 
 /** Content decoded from a plain or brotli value and the form it was in. */
 export interface DecodedValue {
+  /** The content as it was published. */
   content: Buffer;
+  /** The form the stored value was in. */
   encoding: Encoding;
 }
 

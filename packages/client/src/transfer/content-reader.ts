@@ -31,6 +31,7 @@ export interface ReadContentOptions {
   chunkConcurrency?: number;
   /** How many times a vanished chunked version is re-read before giving up. Default: `5`. */
   maxRereads?: number;
+  /** Abandons the read (its requests included). Default: none. */
   signal?: AbortSignal;
   /** Called with the stored bytes read so far and their total: per chunk, or once for an inline value. */
   onProgress?: (done: number, total: number) => void;

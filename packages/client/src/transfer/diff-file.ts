@@ -65,7 +65,12 @@ export interface DiffFileResult {
   /** Why there is no patch. */
   skipped: NoDiffReason | undefined;
   /** Mode and owner `deliver` would repair. */
-  drift: { mode: boolean; owner: boolean };
+  drift: {
+    /** The file's permission bits differ from the mode `deliver` would set. */
+    mode: boolean;
+    /** The file's owner or group differs from the one `deliver` would set. */
+    owner: boolean;
+  };
   /** The stop reason that would stop `deliver`. */
   stopReason: string | undefined;
   /** The pin reason that would hold `deliver`. */

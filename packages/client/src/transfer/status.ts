@@ -60,7 +60,9 @@ export interface PinStatus {
 
 /** The result of {@link status}. */
 export interface StatusResult {
+  /** One entry per file under the prefix (only the asked-for `keys` when given), sorted by key. */
   files: FileStatus[];
+  /** Every per-host pin under the prefix (pins are per file path, not per key, so `keys` does not filter them). */
   pins: PinStatus[];
 }
 

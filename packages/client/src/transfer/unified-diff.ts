@@ -37,7 +37,15 @@ export interface UnifiedDiffOptions {
 export type NoDiffReason = 'binary' | 'too-large' | 'too-costly';
 
 /** A unified diff, or the reason there is none. */
-export type DiffOutcome = { patch: string } | { skipped: NoDiffReason };
+export type DiffOutcome =
+  | {
+      /** The unified diff with file headers; empty for equal contents. */
+      patch: string;
+    }
+  | {
+      /** Why there is no diff. */
+      skipped: NoDiffReason;
+    };
 
 /** True for content that is not UTF-8 text (a NUL byte in the first 8 KiB, or invalid UTF-8). */
 export function isBinary(content: Buffer): boolean {

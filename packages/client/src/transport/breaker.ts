@@ -29,6 +29,14 @@ export type BreakerState = 'closed' | 'open' | 'halfOpen';
 /** Which class of requests a breaker guards. */
 export type BreakerKind = 'request' | 'longPoll';
 
+/** The states of a client's two breakers (`undefined` where the policy or the factory made none). */
+export interface BreakerStates {
+  /** The breaker of ordinary requests. */
+  readonly request: BreakerState | undefined;
+  /** The breaker of blocking queries (`longPolls: 'separate'`); `undefined` with `longPolls: 'none'`. */
+  readonly longPoll: BreakerState | undefined;
+}
+
 /** A circuit breaker guarding the requests to one agent. */
 export interface Breaker {
   /**

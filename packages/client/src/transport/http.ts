@@ -24,7 +24,7 @@ import {
   TooLargeError,
 } from '../errors.js';
 import type { ClientMetrics } from '../metrics.js';
-import type { Breaker, BreakerFactory, BreakerPolicy } from './breaker.js';
+import type { Breaker, BreakerFactory, BreakerPolicy, BreakerStates } from './breaker.js';
 import { checkTimeout, MAX_TIMEOUT_MS, type ResolvedConfig } from './config.js';
 import { ConnectionPool } from './connection-pool.js';
 import { createUndiciAdapter } from './undici-adapter.js';
@@ -267,7 +267,7 @@ export class HttpTransport {
   }
 
   /** States of the breakers, for diagnostics and tests. */
-  get breakerStates(): { request: string | undefined; longPoll: string | undefined } {
+  get breakerStates(): BreakerStates {
     return { request: this.breaker?.state, longPoll: this.longPollBreaker?.state };
   }
 

@@ -6,6 +6,7 @@ export {
   type BreakerKind,
   type BreakerPolicy,
   type BreakerState,
+  type BreakerStates,
   opossumBreakerFactory,
   countsAsFailure,
 } from './breaker.js';
