@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Consul, publish, stop as stopKey } from '@kvx/client';
@@ -74,6 +74,23 @@ describe('kvx out --watch', () => {
       (await contentOf(path.join(dir, 'out/hosts'))) === lines(12, 'h') && (await contentOf(path.join(dir, 'out/app.conf'))) === lines(12, 'a'),
     );
     expect(ctx.stdout.text).to.include('watching 2 files');
+    ctx.signals.emit('SIGTERM');
+    expect(await running).to.equal(ExitCode.OK);
+  });
+
+  it('applies the out flags to every entry of the files: list, and lets an entry\'s own settings win', async () => {
+    await publish({ consul, key: 'short', content: lines(3, 's'), minLines: 1 });
+    await publish({ consul, key: 'private', content: lines(3, 'p'), minLines: 1 });
+    await writeFile(
+      path.join(dir, 'kvx.yaml'),
+      `consul_server: ${agent.url}\nfiles:\n  - key: short\n    file: short\n  - key: private\n    file: private\n    chmod: "0600"\n`,
+    );
+    const running = run(['out', '--watch', '--config', 'kvx.yaml', '-l', '3', '-c', '0604'], ctx);
+    await eventually('both files', async () =>
+      (await contentOf(path.join(dir, 'short'))) === lines(3, 's') && (await contentOf(path.join(dir, 'private'))) === lines(3, 'p'),
+    );
+    expect((await stat(path.join(dir, 'short'))).mode & 0o777).to.equal(0o604);
+    expect((await stat(path.join(dir, 'private'))).mode & 0o777).to.equal(0o600);
     ctx.signals.emit('SIGTERM');
     expect(await running).to.equal(ExitCode.OK);
   });

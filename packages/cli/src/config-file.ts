@@ -12,7 +12,7 @@
  *     file: /etc/hosts.consul
  *     chmod: "0644"
  *     exec: pkill -HUP dnsmasq
- *     splay: 10s        # per file; wins over --splay
+ *     splay: 10s        # per file; wins over --splay (every out flag is a default of the entries)
  *     compress: true    # also read kvexpress <= 1.15 gzip+base64
  * diff_events: false    # no diffs in DogStatsD update events (files holding secrets)
  * max_value_size: 65536 # kvx in: the agent's kv_max_value_size, the chunk size
@@ -65,7 +65,10 @@ export interface ConfigConnection {
   tlsSkipVerify?: boolean;
 }
 
-/** One delivery of `kvx out --watch`, with the same meaning as the `out` flags of the same name. */
+/**
+ * One delivery of `kvx out --watch`, with the same meaning as the `out` flags of the same name. Where an entry
+ * leaves a setting out, the flag given on the command line applies, else the library's default.
+ */
 export interface ConfigFileEntry {
   /** Key name under the prefix (`key`, like `-k`). Required. */
   key: string;
@@ -73,23 +76,23 @@ export interface ConfigFileEntry {
   file: string;
   /** KV prefix of this entry (`prefix`). Default: `-p`, else the file's top-level `prefix`, else `kvexpress`. */
   prefix?: string;
-  /** Minimum number of lines (`length`, like `-l`). Default: `10`. */
+  /** Minimum number of lines (`length`). Default: `-l`, else `10`. */
   length?: number;
-  /** Minimum size in bytes (`min_bytes`, like `--min-bytes`). Default: `0`. */
+  /** Minimum size in bytes (`min_bytes`). Default: `--min-bytes`, else `0`. */
   minBytes?: number;
-  /** Mode of the written file (`chmod`, octal, like `-c`). Default: `0o640`. */
+  /** Mode of the written file (`chmod`, octal). Default: `-c`, else `0o640`. */
   chmod?: number;
-  /** Owner of the written file, `user[:group]` (`owner`, like `-o`). Default: the current user. */
+  /** Owner of the written file, `user[:group]` (`owner`). Default: `-o`, else the current user. */
   owner?: string;
-  /** Command run after a successful write (`exec`, like `-e`). Default: none. */
+  /** Command run after a successful write (`exec`). Default: `-e`, else none. */
   exec?: string;
-  /** Run `exec` (and `validate`) through `/bin/sh -c` (`shell`, like `--shell`). Default: `false`. */
+  /** Run `exec` (and `validate`) through `/bin/sh -c` (`shell`). Default: `--shell`, else `false`. */
   shell?: boolean;
-  /** Kill `exec` after this many ms (`exec_timeout`, a duration like `30s`; `0`: never). Default: `60000`. */
+  /** Kill `exec` after this many ms (`exec_timeout`, a duration like `30s`; `0`: never). Default: `--exec-timeout`, else `60000`. */
   execTimeout?: number;
-  /** Command that must accept the new content before it replaces the file (`validate`, like `--validate`). Default: none. */
+  /** Command that must accept the new content before it replaces the file (`validate`). Default: `--validate`, else none. */
   validate?: string;
-  /** Deliver even while the stop key is set (`ignore_stop`, like `--ignore-stop`). Default: `false`. */
+  /** Deliver even while the stop key is set (`ignore_stop`). Default: `--ignore-stop`, else `false`. */
   ignoreStop?: boolean;
   /** Also decode kvexpress <= 1.15 gzip+base64 values (`-z`). Default: `--compress`, else `false`. */
   compress?: boolean;

@@ -30,13 +30,10 @@ function targets(ctx: CommandContext, args: OutArgs, config: ConfigFile | undefi
     if (args.key === undefined || args.file === undefined) throw new UsageError('kvx out --watch: -k and -f go together');
     add(defaultPrefix, deliverFileOptions(ctx, { ...args, key: args.key, file: args.file }));
   }
-  // An entry's own splay and compress win over the flags, which are the defaults of the whole list.
-  const defaults = {
-    ...(args.splay === undefined ? {} : { splay: args.splay }),
-    ...(args.compress === undefined ? {} : { compress: args.compress }),
-  };
+  // The per-file flags (-l, -c, -o, -e, --shell, --validate, --splay, …) are the defaults of every entry of
+  // the list, and an entry's own settings win: a flag given with a list is never silently dropped.
   for (const entry of config?.files ?? []) {
-    add(entry.prefix ?? defaultPrefix, deliverFileOptions(ctx, { ...defaults, ...entry }));
+    add(entry.prefix ?? defaultPrefix, deliverFileOptions(ctx, { ...args, ...entry }));
   }
   if (byPrefix.size === 0) throw new UsageError('kvx out --watch needs -k KEY -f FILE, or --config FILE with a files: list');
   return byPrefix;
