@@ -96,3 +96,43 @@ export async function rejectsWith(p: Promise<unknown>, code: string): Promise<Kv
   throw new Error(`expected a rejection with ${code}`);
 }
 
+
+/** A suite's dev agent and client, and the running test's temp dir; see {@link useHarness}. */
+export interface SuiteFixture {
+  /** The suite's dev agent, started before its first test. */
+  readonly agent: DevAgent;
+  /** A client of that agent. */
+  readonly consul: Consul;
+  /** A fresh temp dir for the running test, removed after it. */
+  readonly dir: string;
+}
+
+/** Registers a suite's hooks: one harness for the whole suite, a fresh temp dir for each test. */
+export function useHarness(): SuiteFixture {
+  let harness: Harness | undefined;
+  let current: string | undefined;
+  before(async () => {
+    harness = await startHarness();
+  });
+  after(() => harness?.close());
+  beforeEach(async () => {
+    current = await tempDir();
+  });
+  afterEach(() => removeDir(current));
+  const started = (): Harness => {
+    if (harness === undefined) throw new Error('the harness starts in a before hook: use it inside a test');
+    return harness;
+  };
+  return {
+    get agent(): DevAgent {
+      return started().agent;
+    },
+    get consul(): Consul {
+      return started().consul;
+    },
+    get dir(): string {
+      if (current === undefined) throw new Error('the temp dir is made in a beforeEach hook: use it inside a test');
+      return current;
+    },
+  };
+}

@@ -3,69 +3,60 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { clean, copy, diffFile, pin, publish, raw, sha256Hex, start, status, stop, unpin } from '@kvx/client';
-import { listDir, rawGet, rawPut, rejectsWith, removeDir, startHarness, tempDir, textLines, type Harness } from './helpers.js';
+import { listDir, rawGet, rawPut, rejectsWith, textLines, useHarness } from './helpers.js';
 
 describe('transfer: other verbs', () => {
-  let h: Harness;
-  let dir: string;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(() => h.close());
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(() => removeDir(dir));
+  const t = useHarness();
 
   describe('raw', () => {
     it('writes any key verbatim, ignoring the prefix, stop keys and checksums', async () => {
-      await rawPut(h.agent.url, 'elsewhere/config', textLines(10));
-      const result = await raw({ consul: h.consul, key: 'elsewhere/config', file: join(dir, 'f') });
+      await rawPut(t.agent.url, 'elsewhere/config', textLines(10));
+      const result = await raw({ consul: t.consul, key: 'elsewhere/config', file: join(t.dir, 'f') });
       expect(result.status).to.equal('written');
-      expect(await readFile(join(dir, 'f'), 'utf8')).to.equal(textLines(10));
+      expect(await readFile(join(t.dir, 'f'), 'utf8')).to.equal(textLines(10));
     });
 
     it('refuses a missing key (kvexpress wrote an empty file) and a too-short value', async () => {
-      await rejectsWith(raw({ consul: h.consul, key: 'no/such/key', file: join(dir, 'f'), minLines: 1 }), 'KVX_VERIFY');
-      await rawPut(h.agent.url, 'elsewhere/short', 'one line');
-      await rejectsWith(raw({ consul: h.consul, key: 'elsewhere/short', file: join(dir, 'f') }), 'KVX_VERIFY');
-      expect(await listDir(dir)).to.deep.equal([]);
+      await rejectsWith(raw({ consul: t.consul, key: 'no/such/key', file: join(t.dir, 'f'), minLines: 1 }), 'KVX_VERIFY');
+      await rawPut(t.agent.url, 'elsewhere/short', 'one line');
+      await rejectsWith(raw({ consul: t.consul, key: 'elsewhere/short', file: join(t.dir, 'f') }), 'KVX_VERIFY');
+      expect(await listDir(t.dir)).to.deep.equal([]);
     });
 
     it('leaves an unchanged file alone unless forced', async () => {
-      await rawPut(h.agent.url, 'elsewhere/same', textLines(10));
-      await raw({ consul: h.consul, key: 'elsewhere/same', file: join(dir, 'f') });
-      expect((await raw({ consul: h.consul, key: 'elsewhere/same', file: join(dir, 'f') })).status).to.equal('unchanged');
-      expect((await raw({ consul: h.consul, key: 'elsewhere/same', file: join(dir, 'f'), force: true })).status).to.equal('written');
+      await rawPut(t.agent.url, 'elsewhere/same', textLines(10));
+      await raw({ consul: t.consul, key: 'elsewhere/same', file: join(t.dir, 'f') });
+      expect((await raw({ consul: t.consul, key: 'elsewhere/same', file: join(t.dir, 'f') })).status).to.equal('unchanged');
+      expect((await raw({ consul: t.consul, key: 'elsewhere/same', file: join(t.dir, 'f'), force: true })).status).to.equal('written');
     });
   });
 
   describe('copy', () => {
     it('keeps the source encoding and commits data and checksum together', async () => {
-      await publish({ consul: h.consul, key: 'canary', content: textLines(12), compress: true });
-      const result = await copy({ consul: h.consul, from: 'canary', to: 'everyone' });
+      await publish({ consul: t.consul, key: 'canary', content: textLines(12), compress: true });
+      const result = await copy({ consul: t.consul, from: 'canary', to: 'everyone' });
       expect(result.encoding).to.equal('brotli');
-      expect((await rawGet(h.agent.url, 'kvexpress/everyone/data'))?.flags).to.equal(1n);
-      expect((await rawGet(h.agent.url, 'kvexpress/everyone/checksum'))?.value.toString()).to.equal(sha256Hex(textLines(12)));
+      expect((await rawGet(t.agent.url, 'kvexpress/everyone/data'))?.flags).to.equal(1n);
+      expect((await rawGet(t.agent.url, 'kvexpress/everyone/checksum'))?.value.toString()).to.equal(sha256Hex(textLines(12)));
     });
 
     it('refuses a source that fails verification', async () => {
-      await rawPut(h.agent.url, 'kvexpress/broken/data', textLines(12));
-      await rawPut(h.agent.url, 'kvexpress/broken/checksum', sha256Hex('other'));
-      await rejectsWith(copy({ consul: h.consul, from: 'broken', to: 'target' }), 'KVX_VERIFY');
-      expect(await rawGet(h.agent.url, 'kvexpress/target/data')).to.equal(undefined);
+      await rawPut(t.agent.url, 'kvexpress/broken/data', textLines(12));
+      await rawPut(t.agent.url, 'kvexpress/broken/checksum', sha256Hex('other'));
+      await rejectsWith(copy({ consul: t.consul, from: 'broken', to: 'target' }), 'KVX_VERIFY');
+      expect(await rawGet(t.agent.url, 'kvexpress/target/data')).to.equal(undefined);
     });
 
     it('honours the destination stop key', async () => {
-      await publish({ consul: h.consul, key: 'src', content: textLines(12) });
-      await stop({ consul: h.consul, key: 'dst', reason: 'frozen' });
-      await rejectsWith(copy({ consul: h.consul, from: 'src', to: 'dst' }), 'KVX_STOPPED');
+      await publish({ consul: t.consul, key: 'src', content: textLines(12) });
+      await stop({ consul: t.consul, key: 'dst', reason: 'frozen' });
+      await rejectsWith(copy({ consul: t.consul, from: 'src', to: 'dst' }), 'KVX_STOPPED');
     });
 
     it('copies a chunked source', async () => {
       const big = textLines(9000, `big ${'z'.repeat(50)}`);
-      await publish({ consul: h.consul, key: 'big-src', content: big });
-      const result = await copy({ consul: h.consul, from: 'big-src', to: 'big-dst' });
+      await publish({ consul: t.consul, key: 'big-src', content: big });
+      const result = await copy({ consul: t.consul, from: 'big-src', to: 'big-dst' });
       expect(result.chunks).to.be.greaterThan(0);
       expect(result.checksum).to.equal(sha256Hex(big));
     });
@@ -73,54 +64,54 @@ describe('transfer: other verbs', () => {
 
   describe('stop and start', () => {
     it('start removes the stop key so publishing works again', async () => {
-      await stop({ consul: h.consul, key: 'toggle', reason: 'wait' });
-      await rejectsWith(publish({ consul: h.consul, key: 'toggle', content: textLines(12) }), 'KVX_STOPPED');
-      const result = await start({ consul: h.consul, key: 'toggle' });
+      await stop({ consul: t.consul, key: 'toggle', reason: 'wait' });
+      await rejectsWith(publish({ consul: t.consul, key: 'toggle', content: textLines(12) }), 'KVX_STOPPED');
+      const result = await start({ consul: t.consul, key: 'toggle' });
       expect(result.previousReason).to.equal('wait');
-      expect((await publish({ consul: h.consul, key: 'toggle', content: textLines(12) })).status).to.equal('updated');
+      expect((await publish({ consul: t.consul, key: 'toggle', content: textLines(12) })).status).to.equal('updated');
     });
 
     it('refuses an empty stop reason (it would not stop anything)', async () => {
-      await rejectsWith(stop({ consul: h.consul, key: 'k', reason: ' ' }), 'KVX_INVALID_ARGUMENT');
+      await rejectsWith(stop({ consul: t.consul, key: 'k', reason: ' ' }), 'KVX_INVALID_ARGUMENT');
     });
   });
 
   describe('pin and unpin', () => {
     it('stores the given reason and keeps an existing note', async () => {
-      const file = join(dir, 'f');
+      const file = join(t.dir, 'f');
       await writeFile(`${file}.locked`, 'my note\n');
-      const result = await pin({ consul: h.consul, file, reason: 'debugging', hostname: 'h1' });
-      expect((await rawGet(h.agent.url, result.pinKey))?.value.toString()).to.equal('debugging');
+      const result = await pin({ consul: t.consul, file, reason: 'debugging', hostname: 'h1' });
+      expect((await rawGet(t.agent.url, result.pinKey))?.value.toString()).to.equal('debugging');
       expect(await readFile(`${file}.locked`, 'utf8')).to.equal('my note\n');
-      const removed = await unpin({ consul: h.consul, file, hostname: 'h1' });
+      const removed = await unpin({ consul: t.consul, file, hostname: 'h1' });
       expect(removed.reason).to.equal('debugging');
-      expect(await listDir(dir)).to.deep.equal([]);
+      expect(await listDir(t.dir)).to.deep.equal([]);
     });
   });
 
   describe('clean', () => {
     it('removes side files and leftover temp files but keeps the file unless asked', async () => {
-      const file = join(dir, 'f');
-      for (const name of ['f', 'f.compare', 'f.last', 'f.kvexpress', '.f.kvx-1-abc.tmp', 'other']) await writeFile(join(dir, name), 'x');
+      const file = join(t.dir, 'f');
+      for (const name of ['f', 'f.compare', 'f.last', 'f.kvexpress', '.f.kvx-1-abc.tmp', 'other']) await writeFile(join(t.dir, name), 'x');
       const removed = await clean({ file });
       expect(removed).to.have.length(4);
-      expect(await listDir(dir)).to.deep.equal(['f', 'other']);
+      expect(await listDir(t.dir)).to.deep.equal(['f', 'other']);
     });
 
     it('refuses directories with KVX_INPUT', async () => {
-      await mkdir(join(dir, 'f.last'));
-      await rejectsWith(clean({ file: join(dir, 'f') }), 'KVX_INPUT');
+      await mkdir(join(t.dir, 'f.last'));
+      await rejectsWith(clean({ file: join(t.dir, 'f') }), 'KVX_INPUT');
     });
   });
 
   describe('status', () => {
     it('lists files with encoding, sizes, checksum, stop reason, chunks and pins', async () => {
-      await publish({ consul: h.consul, key: 'st/plain', prefix: 'status-test', content: textLines(12) });
-      await publish({ consul: h.consul, key: 'st/brotli', prefix: 'status-test', content: textLines(12), compress: true });
-      await publish({ consul: h.consul, key: 'st/big', prefix: 'status-test', content: textLines(9000, `x ${'y'.repeat(50)}`) });
-      await stop({ consul: h.consul, key: 'st/plain', prefix: 'status-test', reason: 'frozen' });
-      await pin({ consul: h.consul, file: join(dir, 'p'), prefix: 'status-test', hostname: 'h9', reason: 'r', note: false });
-      const result = await status({ consul: h.consul, prefix: 'status-test' });
+      await publish({ consul: t.consul, key: 'st/plain', prefix: 'status-test', content: textLines(12) });
+      await publish({ consul: t.consul, key: 'st/brotli', prefix: 'status-test', content: textLines(12), compress: true });
+      await publish({ consul: t.consul, key: 'st/big', prefix: 'status-test', content: textLines(9000, `x ${'y'.repeat(50)}`) });
+      await stop({ consul: t.consul, key: 'st/plain', prefix: 'status-test', reason: 'frozen' });
+      await pin({ consul: t.consul, file: join(t.dir, 'p'), prefix: 'status-test', hostname: 'h9', reason: 'r', note: false });
+      const result = await status({ consul: t.consul, prefix: 'status-test' });
       expect(result.files.map((f) => [f.key, f.encoding, f.stopReason, f.chunks > 0])).to.deep.equal([
         ['st/big', 'chunked', undefined, true],
         ['st/brotli', 'brotli', undefined, false],
@@ -134,19 +125,19 @@ describe('transfer: other verbs', () => {
     });
 
     it('restricts to the given keys', async () => {
-      await publish({ consul: h.consul, key: 'only-a', prefix: 'status-2', content: textLines(12) });
-      await publish({ consul: h.consul, key: 'only-b', prefix: 'status-2', content: textLines(12) });
-      const result = await status({ consul: h.consul, prefix: 'status-2', keys: ['only-b'] });
+      await publish({ consul: t.consul, key: 'only-a', prefix: 'status-2', content: textLines(12) });
+      await publish({ consul: t.consul, key: 'only-b', prefix: 'status-2', content: textLines(12) });
+      const result = await status({ consul: t.consul, prefix: 'status-2', keys: ['only-b'] });
       expect(result.files.map((f) => f.key)).to.deep.equal(['only-b']);
     });
   });
 
   describe('diffFile', () => {
     it('shows the unified diff deliver would apply, and the attributes it would repair', async () => {
-      await publish({ consul: h.consul, key: 'diffed', content: 'a\nb\nc\n', minLines: 1 });
-      const file = join(dir, 'f');
+      await publish({ consul: t.consul, key: 'diffed', content: 'a\nb\nc\n', minLines: 1 });
+      const file = join(t.dir, 'f');
       await writeFile(file, 'a\nB\nc\n', { mode: 0o600 });
-      const result = await diffFile({ consul: h.consul, key: 'diffed', file, minLines: 1 });
+      const result = await diffFile({ consul: t.consul, key: 'diffed', file, minLines: 1 });
       expect(result.changed).to.equal(true);
       expect(result.patch).to.equal(`--- ${file}\n+++ kvexpress/diffed/data\n@@ -1,3 +1,3 @@\n a\n-B\n+b\n c\n`);
       expect(result.drift.mode).to.equal(true);
@@ -154,10 +145,10 @@ describe('transfer: other verbs', () => {
     });
 
     it('reports no change for an up-to-date file, and a stop that would hold deliver', async () => {
-      await publish({ consul: h.consul, key: 'same-diff', content: textLines(12) });
-      await writeFile(join(dir, 'f'), textLines(12));
-      await stop({ consul: h.consul, key: 'same-diff', reason: 'r' });
-      const result = await diffFile({ consul: h.consul, key: 'same-diff', file: join(dir, 'f') });
+      await publish({ consul: t.consul, key: 'same-diff', content: textLines(12) });
+      await writeFile(join(t.dir, 'f'), textLines(12));
+      await stop({ consul: t.consul, key: 'same-diff', reason: 'r' });
+      const result = await diffFile({ consul: t.consul, key: 'same-diff', file: join(t.dir, 'f') });
       expect([result.changed, result.patch, result.stopReason]).to.deep.equal([false, '', 'r']);
     });
   });
