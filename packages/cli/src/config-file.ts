@@ -29,6 +29,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import type { ConnectionSettings } from './connection-settings.js';
 import { UsageError } from './errors.js';
 import {
   parseByteSize,
@@ -42,27 +43,9 @@ import {
 } from './parse.js';
 
 /** Connection settings from the config file; each applies only when neither flag nor environment set it. */
-export interface ConfigConnection {
+export interface ConfigConnection extends ConnectionSettings {
   /** Agent address (`http_addr`, else kvexpress's `consul_server`); `--http-addr` and env `CONSUL_HTTP_ADDR` win. */
   address?: string;
-  /** ACL token (`token`); never printed. Wins over `token_file`; unused when env `CONSUL_HTTP_TOKEN(_FILE)` is set. */
-  token?: string;
-  /** File holding the ACL token (`token_file`); unused when `token` or env `CONSUL_HTTP_TOKEN(_FILE)` is set. */
-  tokenFile?: string;
-  /** Datacenter (`datacenter`); `--datacenter` wins. */
-  datacenter?: string;
-  /** PEM file with the CA certificate(s) to verify the agent (`ca_file`); `--ca-file` and env `CONSUL_CACERT` win. */
-  caFile?: string;
-  /** Directory of PEM CA certificates (`ca_path`); `--ca-path` and env `CONSUL_CAPATH` win. */
-  caPath?: string;
-  /** PEM client certificate for mutual TLS (`client_cert`); `--client-cert` and env `CONSUL_CLIENT_CERT` win. */
-  clientCert?: string;
-  /** PEM client private key for mutual TLS (`client_key`); `--client-key` and env `CONSUL_CLIENT_KEY` win. */
-  clientKey?: string;
-  /** Name to verify the agent's certificate against (`tls_server_name`); `--tls-server-name` and env `CONSUL_TLS_SERVER_NAME` win. */
-  tlsServerName?: string;
-  /** Do not verify the agent's certificate (`tls_skip_verify`); `--tls-skip-verify` and env `CONSUL_HTTP_SSL_VERIFY` win. */
-  tlsSkipVerify?: boolean;
 }
 
 /**

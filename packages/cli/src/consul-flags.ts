@@ -10,35 +10,15 @@
 import path from 'node:path';
 import type { ConsulOptions, TlsOptions } from '@kvx/client';
 import type { ConfigFile } from './config-file.js';
+import type { ConnectionSettings } from './connection-settings.js';
 import { UsageError } from './errors.js';
 import type { OutputFlags } from './output.js';
 import type { HostPort } from './parse.js';
 
 /** Flags shared by every command that talks to Consul. */
-export interface ConsulFlags extends OutputFlags {
+export interface ConsulFlags extends OutputFlags, ConnectionSettings {
   /** Agent address (`host:port`, `http(s)://host:port`, `unix:///path`). Default: env, config, `127.0.0.1:8500`. */
   httpAddr?: string;
-  /** ACL token. Never printed. Default: `--token-file`, env `CONSUL_HTTP_TOKEN(_FILE)`, config. */
-  token?: string;
-  /** File holding the ACL token. */
-  tokenFile?: string;
-  /** Datacenter. Default: the agent's. */
-  datacenter?: string;
-  /** PEM file with the CA certificate(s) to verify the agent (`--ca-file`). Default: env `CONSUL_CACERT`, config `ca_file`. */
-  caFile?: string;
-  /** Directory of PEM CA certificates to verify the agent (`--ca-path`). Default: env `CONSUL_CAPATH`, config `ca_path`. */
-  caPath?: string;
-  /** PEM client certificate for mutual TLS (`--client-cert`). Default: env `CONSUL_CLIENT_CERT`, config `client_cert`. */
-  clientCert?: string;
-  /** PEM client private key for mutual TLS (`--client-key`). Default: env `CONSUL_CLIENT_KEY`, config `client_key`. */
-  clientKey?: string;
-  /**
-   * Name to verify the agent's certificate against (SNI, `--tls-server-name`). Default: env `CONSUL_TLS_SERVER_NAME`,
-   * config `tls_server_name`, else the agent's host.
-   */
-  tlsServerName?: string;
-  /** Do not verify the agent's TLS certificate. Default: `false`. */
-  tlsSkipVerify?: boolean;
   /** Read from any server (`?stale`). Default: `false`. */
   stale?: boolean;
   /** Read through the leader with a quorum check (`?consistent`). Default: `false`. */

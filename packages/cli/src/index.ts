@@ -12,6 +12,7 @@ export { UsageError, exitCodeForError, isCliError } from './errors.js';
 export { Output, type OutputFlags } from './output.js';
 export type { ConsulFlags } from './consul-flags.js';
 export { loadConfigFile, parseConfigFile, type ConfigFile, type ConfigFileEntry, type ConfigConnection } from './config-file.js';
+export type { ConnectionSettings } from './connection-settings.js';
 export type * from './args.js';
 export { inCommand } from './commands/in.js';
 export { outCommand } from './commands/out.js';
