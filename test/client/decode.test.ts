@@ -46,6 +46,29 @@ describe('client: decoding of odd replies', () => {
     expect((await consul.kv.get('k')).value?.flags).to.equal(2n ** 64n - 1n);
   });
 
+  for (const index of ['18446744073709551616', '99999999999999999999999', '-1', '5, 5']) {
+    it(`rejects the X-Consul-Index ${JSON.stringify(index)}, which is not a uint64, with a ProtocolError`, async () => {
+      proxy.respond({ status: 200, body: kvEntry('0'), headers: { 'Content-Type': 'application/json', 'X-Consul-Index': index } });
+      const err = await caught(consul.kv.get('k'));
+      expect(err).to.be.instanceOf(ProtocolError);
+      expect(err.message).to.match(/malformed X-Consul-Index/);
+    });
+  }
+
+  it('rejects a session or an event without an ID with a ProtocolError', async () => {
+    proxy.respond(json(`[${session('', '0')}]`));
+    expect((await caught(consul.session.list())).message).to.match(/session without its ID/);
+    proxy.respond(json('[{"Name":"deploy","Version":1,"LTime":2}]'));
+    expect((await caught(consul.event.list())).message).to.match(/event without its ID/);
+  });
+
+  it('rejects JSON nested too deeply to read with a ProtocolError', async () => {
+    proxy.respond(json(`${'['.repeat(100_000)}${']'.repeat(100_000)}`));
+    const err = await caught(consul.status.peers());
+    expect(err).to.be.instanceOf(ProtocolError);
+    expect(err.message).to.match(/nested too deeply/);
+  });
+
   for (const flags of ['18446744073709551616', '1e20', '-1', '1.5', '"7"']) {
     it(`rejects Flags ${flags}, which is not a uint64, with a ProtocolError`, async () => {
       proxy.respond(json(kvEntry(flags)));

@@ -7,6 +7,9 @@ import { parseJson } from '../../packages/client/src/transport/json.js';
 /** The plain decoding (whole body through the JSON parser), which the fast path must always agree with. */
 const plain = (body: string) => asArray(parseJson(body), 'a KV listing').map((e) => decodeKvPair(e));
 
+/** A value whose base64 text ends in padding. */
+const padded = (seed: number) => Buffer.concat([big(seed), Buffer.from('x')]);
+
 const big = (seed: number) => Buffer.from(Array.from({ length: 3000 }, (_, i) => `line ${seed}-${i} é\n`).join(''));
 
 /** A Consul-shaped entry, with its value base64-encoded unless given as raw JSON. */
@@ -49,8 +52,10 @@ describe('client: decoding of KV read replies', () => {
     ['a nested Value member', `[{"Key":"k","Value":null,"Meta":{"Value":"${big(7).toString('base64')}"}}]`],
     ['an escaped Value member name after the real one', `[{"Key":"k","Value":"${big(10).toString('base64')}","Valu\\u0065":""}]`],
     ['a key that needs escapes', `[{"Key":"a\\"b","Value":"${big(11).toString('base64')}"}]`],
-    ['unpadded base64', `[{"Key":"k","Value":"${big(12).toString('base64').replace(/=+$/, '')}A"}]`],
-    ['characters the base64 decoder skips', `[{"Key":"k","Value":"${big(13).toString('base64').slice(0, -4)}*AAA"}]`],
+    [
+      'a nested mark and a Value member the cut does not see',
+      `[{"Key":"a","Value":null,"Meta":{"Value":"QUJD"}},{"Key":"b","Value" : "","X":"${big(12).toString('base64')}"}]`,
+    ],
   ] as const) {
     it(`agrees with the whole-body parse on ${what}`, () => {
       const b = body;
@@ -59,6 +64,33 @@ describe('client: decoding of KV read replies', () => {
       expect(decodeKvEntries(b, 'a KV listing')).to.deep.equal(plain(b));
     });
   }
+
+  it('decodes unpadded base64 as the whole-body parse does', () => {
+    const body = `[{"Key":"k","Value":"${padded(12).toString('base64').replace(/=+$/, '')}"}]`;
+    expect(decodeWithValuesCut(body, 'a KV listing')).to.deep.equal(plain(body));
+    expect(plain(body)[0]!.value.equals(padded(12))).to.equal(true);
+  });
+
+  for (const [what, tail] of [
+    ['characters the base64 decoder skips', '*AAA'],
+    ['a length base64 cannot have', 'AAAAA'],
+    ['the URL-safe alphabet', '-_-_'],
+    ['text that is not base64 at all', 'not base64!!'],
+  ] as const) {
+    it(`rejects a value holding ${what} with a ProtocolError, large or small`, () => {
+      for (const value of [`${big(13).toString('base64')}${tail}`, tail]) {
+        const body = `[{"Key":"k","Value":"${value}"}]`;
+        expect(decodeWithValuesCut(body, 'a KV listing')).to.equal(undefined);
+        expect(() => decodeKvEntries(body, 'a KV listing')).to.throw(ProtocolError, /Value that is not base64/);
+      }
+    });
+  }
+
+  it('rejects an entry without a Key with a ProtocolError', () => {
+    for (const body of [`[{"Value":"${big(15).toString('base64')}"}]`, '[{"Key":"","Value":null}]']) {
+      expect(() => decodeKvEntries(body, 'a KV listing')).to.throw(ProtocolError, /KV entry without its Key/);
+    }
+  });
 
   it('decodes a small body the plain way, with the same result', () => {
     const body = `[${entry('k', Buffer.from('small'))}]`;

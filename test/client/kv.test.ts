@@ -134,6 +134,36 @@ describe('client: kv against the dev agent', () => {
     expect(err.code).to.equal('KVX_TOO_LARGE');
   });
 
+  for (const key of ['app/..', 'app/../other', './app', 'a/./b', 'a//b', 'a/.']) {
+    it(`refuses the key ${JSON.stringify(key)}, which Consul's router would turn into another path`, async () => {
+      for (const call of [
+        () => consul.kv.get(key),
+        () => consul.kv.put(key, 'x'),
+        () => consul.kv.delete(key),
+        () => consul.kv.deleteTree(key),
+        () => consul.kv.list(key),
+        () => consul.kv.keys(key),
+      ]) {
+        const err = await caught(call());
+        expect(err).to.be.instanceOf(InvalidArgumentError);
+        expect(err.message).to.match(/path segments are not allowed/);
+      }
+    });
+  }
+
+  it('keeps keys with dots inside segments and a trailing "/"', async () => {
+    await consul.kv.put('dots/.hidden/a..b/x.', 'v');
+    expect((await consul.kv.get('dots/.hidden/a..b/x.')).value?.value.toString()).to.equal('v');
+    expect((await consul.kv.keys('dots/', { separator: '/' })).value).to.deep.equal(['dots/.hidden/']);
+  });
+
+  it('refuses keys and prefixes that are not well-formed strings', async () => {
+    expect(await caught(consul.kv.get('a\ud800b'))).to.be.instanceOf(InvalidArgumentError);
+    expect(await caught(consul.kv.list(5 as unknown as string))).to.be.instanceOf(InvalidArgumentError);
+    expect(await caught(consul.kv.get('k', { datacenter: 'dc\udc00' }))).to.be.instanceOf(InvalidArgumentError);
+    expect(await caught(consul.session.info('..'))).to.be.instanceOf(InvalidArgumentError);
+  });
+
   it('rejects empty keys and writes to keys starting with "/"', async () => {
     expect(await caught(consul.kv.get(''))).to.be.instanceOf(InvalidArgumentError);
     expect(await caught(consul.kv.put('/abs', 'x'))).to.be.instanceOf(InvalidArgumentError);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  AbortedError,
   ConnectionError,
   Consul,
   HttpError,
@@ -8,6 +9,7 @@ import {
   TxnConflictError,
   TooLargeError,
 } from '@kvx/client';
+import { eventually } from '../support/eventually.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { caught } from './helpers.js';
 
@@ -243,4 +245,22 @@ describe('client: retries', () => {
     expect(err).to.be.instanceOf(RateLimitedError);
     expect((err as RateLimitedError).retryAfterMs).to.equal(2000);
   });
+
+  for (const breaker of [true, false]) {
+    it(`ends a request waiting to retry as soon as the client closes, with AbortedError (${breaker ? 'with' : 'without'} breakers)`, async () => {
+      await consul.close();
+      consul = new Consul({ address: proxy.address, env: {}, retry: { retries: 4, minDelay: 4000, maxDelay: 4000, budget: false }, ...(breaker ? {} : { breaker: false }) });
+      for (let i = 0; i < 5; i++) proxy.respond({ status: 500, body: 'No cluster leader' });
+      const pending = caught(consul.kv.get('k'));
+      await eventually('the first attempt', () => proxy.requests >= 1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const closedAt = performance.now();
+      await consul.close();
+      const err = await pending;
+      expect(err).to.be.instanceOf(AbortedError);
+      expect(err.message).to.match(/client is closed/);
+      // The wait it was in was up to 4 s long.
+      expect(performance.now() - closedAt).to.be.below(1000);
+    });
+  }
 });

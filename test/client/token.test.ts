@@ -133,6 +133,22 @@ describe('client: ACL token handling', () => {
       for (const text of renderings(err)) expect(text).not.to.include(TOKEN.slice(0, 8));
     });
 
+    it('redacts a padded per-call token, which the agent sees and echoes without its spaces', async () => {
+      consul = new Consul({ address: proxy.address, retry: false, env: {} });
+      proxy.respond({ status: 403, body: `ACL not found for token ${CALL_TOKEN}` });
+      const err = await caught(consul.kv.get('k', { token: ` ${CALL_TOKEN}\t` }));
+      expect(err.code).to.equal('KVX_PERMISSION_DENIED');
+      for (const text of renderings(err)) expect(text).not.to.include(CALL_TOKEN);
+    });
+
+    it('refuses a per-call token with a line break before sending anything', async () => {
+      consul = new Consul({ address: proxy.address, retry: false, env: {} });
+      const err = await caught(consul.kv.get('k', { token: `${CALL_TOKEN}\n` }));
+      expect(err.code).to.equal('KVX_INVALID_ARGUMENT');
+      expect(err.message).not.to.include(CALL_TOKEN);
+      expect(proxy.requests).to.equal(0);
+    });
+
     it('keeps an echoed token out of the error for a session with an unknown behavior', async () => {
       consul = new Consul({ address: proxy.address, token: TOKEN, retry: false, env: {} });
       proxy.respond({ status: 200, body: JSON.stringify([{ ID: 's', Behavior: TOKEN }]), headers: { 'X-Consul-Index': '3' } });

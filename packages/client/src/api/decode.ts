@@ -39,19 +39,56 @@ export function str(o: JsonObject, field: string, fallback = ''): string {
   return v;
 }
 
+/** Reads a string field that must be present and non-empty (a key, an id). */
+export function requiredStr(o: JsonObject, field: string, what: string): string {
+  const v = str(o, field);
+  if (v === '') throw new ProtocolError(`Consul sent ${what} without its ${field}`);
+  return v;
+}
+
+/**
+ * The length base64 text at `text[start, end)` decodes to (standard alphabet, padded or not), or -1 when its
+ * length cannot be base64. Node's decoder skips characters outside the alphabet instead of failing, so a
+ * decoded length below this figure is how such text shows.
+ */
+export function base64DecodedLength(text: string, start = 0, end = text.length): number {
+  let length = end - start;
+  let padding = 0;
+  if (length > 0 && text.charCodeAt(end - 1) === 0x3d) padding = length > 1 && text.charCodeAt(end - 2) === 0x3d ? 2 : 1;
+  if (padding > 0 && length % 4 !== 0) return -1;
+  length -= padding;
+  if (length % 4 === 1) return -1;
+  return Math.floor((length * 3) / 4);
+}
+
+/**
+ * `text[start, end)` decoded as standard base64, or `undefined` when it is not: a character outside the
+ * alphabet (Node would skip it), the URL-safe `-`/`_` (Node would read them), or a length base64 cannot have.
+ */
+export function decodeBase64(text: string, start = 0, end = text.length): Buffer | undefined {
+  const slice = start === 0 && end === text.length ? text : text.slice(start, end);
+  const value = Buffer.from(slice, 'base64');
+  if (value.length !== base64DecodedLength(text, start, end)) return undefined;
+  // Only text that decoded to the full length can hold the URL-safe characters; two scans settle it.
+  if (slice.includes('-') || slice.includes('_')) return undefined;
+  return value;
+}
+
 /** Decodes a base64 field; `null`/absent gives an empty buffer. */
 export function base64(o: JsonObject, field: string): Buffer {
   const v = o[field];
   if (v === undefined || v === null) return Buffer.alloc(0);
   if (typeof v !== 'string') throw new ProtocolError(`Consul sent a non-string ${field}`);
-  return Buffer.from(v, 'base64');
+  const value = decodeBase64(v);
+  if (value === undefined) throw new ProtocolError(`Consul sent a ${field} that is not base64`);
+  return value;
 }
 
 /** Decodes one KV entry (`DirEntry`), with its value already decoded when `value` is given. */
 export function decodeKvPair(v: JsonValue | undefined, value?: Buffer): KvPair {
   const o = asObject(v, 'a KV entry');
   const pair: KvPair = {
-    key: str(o, 'Key'),
+    key: requiredStr(o, 'Key', 'a KV entry'),
     value: value ?? base64(o, 'Value'),
     flags: toUint64(o['Flags'], 'Flags'),
     createIndex: toUint64(o['CreateIndex'], 'CreateIndex'),
@@ -73,7 +110,7 @@ export function decodeSession(v: JsonValue | undefined): SessionEntry {
   // The value is not repeated: it is server-sent text, which must not reach an error unfiltered.
   if (behavior !== 'release' && behavior !== 'delete') throw new ProtocolError('Consul sent an unknown session Behavior');
   return {
-    id: str(o, 'ID'),
+    id: requiredStr(o, 'ID', 'a session'),
     name: str(o, 'Name'),
     node: str(o, 'Node'),
     lockDelay: Number(toInt64(o['LockDelay'], 'LockDelay') / 1_000_000n),
@@ -93,7 +130,7 @@ export function decodeEvent(v: JsonValue | undefined): UserEvent {
   const o = asObject(v, 'an event');
   const payload = o['Payload'];
   return {
-    id: str(o, 'ID'),
+    id: requiredStr(o, 'ID', 'an event'),
     name: str(o, 'Name'),
     payload: payload === null || payload === undefined ? undefined : base64(o, 'Payload'),
     nodeFilter: str(o, 'NodeFilter'),

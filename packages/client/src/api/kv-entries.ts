@@ -10,16 +10,16 @@
  * its value back in order. The cut is safe because an unescaped `"Value":"` cannot occur inside a JSON string
  * (every quote there is escaped), so a match is either the `Value` member itself or — only in a reply no
  * Consul sends — the end of a member name such as `"x\"Value"`. The second kind, a value holding an escape
- * sequence or anything but padded base64, escaped member names, nested or repeated `Value` members all show
- * up as a count that does not add up, a short decoded length or a backslash, and the reply is then decoded
- * the plain way. The result is the same either way.
+ * sequence or anything but base64, escaped member names, nested or repeated `Value` members all show up as a
+ * numbered mark out of its place, a short decoded length or a backslash, and the reply is then decoded the
+ * plain way. The result is the same either way.
  *
  * @module
  */
 
 import { ProtocolError } from '../errors.js';
 import { parseJson, type JsonValue } from '../transport/json.js';
-import { asArray, asObject, decodeKvPair } from './decode.js';
+import { asArray, asObject, decodeBase64, decodeKvPair } from './decode.js';
 import type { KvPair } from './types.js';
 
 /** Bodies below this length are decoded the plain way: cutting out values pays off only for large ones. */
@@ -27,13 +27,6 @@ export const CUT_VALUES_ABOVE = 4096;
 
 const VALUE_MEMBER = '"Value":"';
 
-/** The length padded base64 text at `text[start, end)` decodes to, or -1 when it is not a whole number of quads. */
-function decodedLength(text: string, start: number, end: number): number {
-  const length = end - start;
-  if (length % 4 !== 0) return -1;
-  const padding = length === 0 ? 0 : (text.charCodeAt(end - 1) === 0x3d ? 1 : 0) + (text.charCodeAt(end - 2) === 0x3d ? 1 : 0);
-  return (length / 4) * 3 - padding;
-}
 
 /**
  * The entries of a KV read reply (an array of `DirEntry`, as text; `what` names it in errors).
@@ -67,12 +60,14 @@ export function decodeWithValuesCut(text: string, what: string): KvPair[] | unde
     if (backslash !== -1 && backslash < start) backslash = text.indexOf('\\', start);
     // An escape inside the value would mean it is not plain base64 text (or that the quote found is escaped).
     if (backslash !== -1 && backslash < end) return undefined;
-    rest.push(text.slice(from, start));
+    // The value leaves a numbered mark (`#` is not base64): each entry must find its own mark, in order, so a
+    // mark that lands anywhere else (a nested member) shows, and so does a Value member the cut did not see.
+    rest.push(text.slice(from, start), `#${values.length}`);
     // A slice shares the reply's characters: the value is decoded without being copied into a string first.
-    const value = Buffer.from(text.slice(start, end), 'base64');
-    // Anything but padded base64 (a character the decoder skips, a raw control character JSON forbids) leaves
-    // the length short: such a value goes the plain way, which accepts or rejects it as JSON does.
-    if (value.length !== decodedLength(text, start, end)) return undefined;
+    // Anything but base64 (a character the decoder skips, a raw control character JSON forbids) goes the plain
+    // way, which accepts or rejects it as JSON does.
+    const value = decodeBase64(text, start, end);
+    if (value === undefined) return undefined;
     values.push(value);
     from = end;
   }
@@ -94,13 +89,13 @@ export function decodeWithValuesCut(text: string, what: string): KvPair[] | unde
   const pairs: KvPair[] = [];
   for (const entry of list) {
     const o = asObject(entry, 'a KV entry');
-    if (o['Value'] !== '') {
+    const mark = o['Value'];
+    if (typeof mark !== 'string' || !mark.startsWith('#')) {
       pairs.push(decodeKvPair(o));
       continue;
     }
-    const value = values[next++];
-    if (value === undefined) return undefined;
-    pairs.push(decodeKvPair(o, value));
+    if (mark !== `#${next}`) return undefined;
+    pairs.push(decodeKvPair(o, values[next++]));
   }
   return next === values.length ? pairs : undefined;
 }

@@ -11,7 +11,7 @@ import { InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { HttpTransport } from '../transport/http.js';
 import { asArray, decodeBool, parseBody } from './decode.js';
 import { decodeKvEntries } from './kv-entries.js';
-import { encodePath, entryKey, queryMeta, queryResult, readRequest, uint64 } from './query.js';
+import { encodePath, entryKey, prefixKey, queryMeta, queryResult, readRequest, uint64 } from './query.js';
 import type { KvDeleteOptions, KvPair, KvWriteOptions, QueryOptions, QueryResult, RequestOptions } from './types.js';
 
 /** Options of {@link KvApi.keys}. */
@@ -56,7 +56,7 @@ export class KvApi {
 
   /** Reads every entry whose key starts with `prefix` (byte prefix, not path-aware), sorted by key. */
   async list(prefix: string, opts?: QueryOptions): Promise<QueryResult<KvPair[]>> {
-    const p = prefix.startsWith('/') ? prefix.slice(1) : prefix;
+    const p = prefixKey(prefix);
     const res = await this.t.send(
       readRequest(this.t, opts, { endpoint: 'kv_list', path: `/v1/kv/${encodePath(p)}`, query: { recurse: '' }, accept: [404], text: true }),
     );
@@ -67,7 +67,7 @@ export class KvApi {
 
   /** Lists the keys under `prefix`, optionally grouped at `separator` (Consul's `?keys&separator=`). */
   async keys(prefix: string, opts?: KvKeysOptions): Promise<QueryResult<string[]>> {
-    const p = prefix.startsWith('/') ? prefix.slice(1) : prefix;
+    const p = prefixKey(prefix);
     const res = await this.t.send(
       readRequest(this.t, opts, {
         endpoint: 'kv_keys',
@@ -141,7 +141,7 @@ export class KvApi {
 
   /** Deletes every key starting with `prefix` (`""` wipes the whole store). */
   async deleteTree(prefix: string, opts?: RequestOptions): Promise<boolean> {
-    const p = prefix.startsWith('/') ? prefix.slice(1) : prefix;
+    const p = prefixKey(prefix);
     const res = await this.t.send({
       endpoint: 'kv_delete_tree',
       method: 'DELETE',

@@ -19,12 +19,44 @@ export const MAX_UINT64 = (1n << 64n) - 1n;
 /** Characters `encodeURIComponent` leaves as they are, and the `/` separator. */
 const PATH_SAFE = /^[A-Za-z0-9\-_.!~*'()/]*$/;
 
-/** Percent-encodes a key for a URL path, keeping `/` separators. */
+/**
+ * Percent-encodes a key for a URL path, keeping `/` separators.
+ *
+ * @throws {@link InvalidArgumentError} for a key Consul's HTTP server cannot address: a `.` or `..` segment or
+ *   an empty one (`a//b`) is cleaned out of the path by its router, which redirects to another key — for
+ *   `deleteTree('app/..')` the whole store — and for text that is not well-formed UTF-16 (a lone surrogate).
+ */
 export function encodePath(key: string): string {
+  if (typeof key !== 'string') throw new InvalidArgumentError('key must be a string');
   // Most keys need no encoding, and the test costs a fifth of encoding and restoring the separators.
-  if (PATH_SAFE.test(key)) return key;
+  if (PATH_SAFE.test(key)) {
+    if (key.includes('.') || key.includes('//')) checkSegments(key);
+    return key;
+  }
+  if (!key.isWellFormed()) throw new InvalidArgumentError(`invalid key ${JSON.stringify(key)}: it holds a lone UTF-16 surrogate`);
+  checkSegments(key);
   // A `%` in the key is itself encoded (`%25`), so every `%2F` in the output is an encoded separator.
   return encodeURIComponent(key).replace(/%2F/g, '/');
+}
+
+function checkSegments(key: string): void {
+  const segments = key.split('/');
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i];
+    // A trailing `/` (a prefix such as `app/`) is Consul's own convention and reaches the server unchanged.
+    if (s === '' && i > 0 && i < segments.length - 1) {
+      throw new InvalidArgumentError(`invalid key ${JSON.stringify(key)}: empty path segments are not allowed ("//")`);
+    }
+    if (s === '.' || s === '..') {
+      throw new InvalidArgumentError(`invalid key ${JSON.stringify(key)}: "." and ".." path segments are not allowed`);
+    }
+  }
+}
+
+/** Validates a key prefix (lists, key listings, tree deletes): a string, with one leading `/` dropped. */
+export function prefixKey(prefix: string): string {
+  if (typeof prefix !== 'string') throw new InvalidArgumentError('prefix must be a string');
+  return prefix.startsWith('/') ? prefix.slice(1) : prefix;
 }
 
 /** Validates a key that names one entry (reads and deletes trim one leading `/` as Consul's Go client does). */
@@ -47,6 +79,9 @@ export function uint64(name: string, v: bigint): string {
 /** Validates an identifier that goes into a URL path (session ids, node and event names). */
 export function pathSegment(name: string, v: string): string {
   if (typeof v !== 'string' || v === '') throw new InvalidArgumentError(`${name} must be a non-empty string`);
+  // `encodeURIComponent` keeps dots: `..` would climb out of the endpoint's path.
+  if (v === '.' || v === '..') throw new InvalidArgumentError(`${name} must not be "${v}"`);
+  if (!v.isWellFormed()) throw new InvalidArgumentError(`${name} holds a lone UTF-16 surrogate`);
   return encodeURIComponent(v);
 }
 
@@ -94,7 +129,7 @@ export function queryResult<T>(meta: QueryMeta, value: T): QueryResult<T> {
 /** Reads `X-Consul-Index`, `X-Consul-KnownLeader` and `X-Consul-LastContact`. */
 export function queryMeta(res: HttpResponse): QueryMeta {
   const raw = res.header('x-consul-index');
-  if (raw === undefined || !/^\d+$/.test(raw)) {
+  if (raw === undefined || !/^\d{1,20}$/.test(raw) || BigInt(raw) > MAX_UINT64) {
     throw new ProtocolError(`Consul sent ${raw === undefined ? 'no' : 'a malformed'} X-Consul-Index header on a blocking-capable read`);
   }
   const lastContact = Number(res.header('x-consul-lastcontact') ?? '0');

@@ -7,7 +7,7 @@
  */
 
 import CircuitBreaker from 'opossum';
-import { CircuitOpenError, ConnectionError, HttpError, InvalidArgumentError, KvxError, RateLimitedError } from '../errors.js';
+import { AbortedError, CircuitOpenError, ConnectionError, HttpError, InvalidArgumentError, KvxError, RateLimitedError } from '../errors.js';
 
 /** Breaker tuning; every field has a default suited to a local Consul agent. */
 export interface BreakerPolicy {
@@ -124,9 +124,11 @@ export const opossumBreakerFactory: BreakerFactory = (address, kind, policy) => 
   cb.on('halfOpen', () => emit('halfOpen'));
   cb.on('close', () => emit('closed'));
   const translate = (err: unknown): never => {
-    if (!(err instanceof KvxError) && (err as { code?: unknown }).code === 'EOPENBREAKER') {
-      throw new CircuitOpenError(address, Math.max(0, Math.ceil(probeAt - performance.now())));
-    }
+    if (err instanceof KvxError) throw err;
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EOPENBREAKER') throw new CircuitOpenError(address, Math.max(0, Math.ceil(probeAt - performance.now())));
+    // Shut down with the client: a request between two retries meets it.
+    if (code === 'ESHUTDOWN') throw new AbortedError('the Consul client is closed');
     throw err;
   };
   return {

@@ -16,6 +16,7 @@ import {
   AbortedError,
   ConnectionError,
   HttpError,
+  InvalidArgumentError,
   KvxError,
   PermissionDeniedError,
   RateLimitedError,
@@ -83,7 +84,8 @@ class Reply implements HttpResponse {
 
   header(name: string): string | undefined {
     const v = this.headers[name];
-    return typeof v === 'string' ? v : undefined;
+    // A repeated field reads as HTTP combines it, so a doubled X-Consul-Index is reported as malformed, not missing.
+    return typeof v === 'string' ? v : Array.isArray(v) ? v.join(', ') : undefined;
   }
 
   get body(): Buffer {
@@ -116,9 +118,15 @@ export function formatWait(ms: number): string {
   return `${Math.max(1, Math.round(ms))}ms`;
 }
 
+/** A query parameter's value, percent-encoded. */
+function encodeParam(name: string, value: string): string {
+  if (!value.isWellFormed()) throw new InvalidArgumentError(`the ${name} parameter holds a lone UTF-16 surrogate`);
+  return encodeURIComponent(value);
+}
+
 /** Appends `name=value` to a URL, starting the query string when the URL has none yet. */
 function addParam(url: string, name: string, value: string): string {
-  return `${url}${url.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`;
+  return `${url}${url.includes('?') ? '&' : '?'}${name}=${encodeParam(name, value)}`;
 }
 
 /** The request path with its query parameters, in the order given. */
@@ -128,7 +136,7 @@ function requestUrl(path: string, query: Record<string, string | undefined> | un
   for (const k in query) {
     const v = query[k];
     if (v === undefined) continue;
-    url += `${sep}${k}=${encodeURIComponent(v)}`;
+    url += `${sep}${k}=${encodeParam(k, v)}`;
     sep = '&';
   }
   return url;
@@ -188,6 +196,8 @@ export class HttpTransport {
   private readonly longPollBreaker: Breaker | undefined;
   private readonly readBucket: TokenBucket | undefined;
   private closed = false;
+  /** Aborted by {@link close}: ends the retry waits of requests in flight. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -284,6 +294,10 @@ export class HttpTransport {
     checkTimeout('timeout', req.options?.timeout);
     if (this.closed) throw new AbortedError('the Consul client is closed');
     if (signal?.aborted) throw new AbortedError();
+    const token = req.options?.token;
+    if (token !== undefined && (typeof token !== 'string' || /[\r\n]/.test(token))) {
+      throw new InvalidArgumentError('the per-call ACL token must be a string without line breaks');
+    }
     if (this.readBucket && req.method === 'GET') await this.readBucket.take(signal);
     const breaker = req.blocking ? this.longPollBreaker : this.breaker;
     // `return await` settles in fewer microtask turns than returning the promise from an async function.
@@ -292,6 +306,7 @@ export class HttpTransport {
       req.safety,
       signal,
       (error) => this.deps.metrics.retry(req.endpoint, error.code),
+      this.closing.signal,
     );
   }
 
@@ -344,7 +359,9 @@ export class HttpTransport {
    * back must pass through here before it becomes part of an error.
    */
   redact(text: string, options: RequestOptions | undefined): string {
-    return redactSecrets(text, [this.config.token, options?.token]);
+    // HTTP strips the spaces around a header value, so an agent echoes a padded token back without them.
+    const call = options?.token;
+    return redactSecrets(text, [this.config.token, this.config.token?.trim(), call, call?.trim()]);
   }
 
   private statusError(req: HttpRequest, status: number, body: string, retryAfter: string | undefined): KvxError {
@@ -388,6 +405,7 @@ export class HttpTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     void this.pool?.destroy().catch(() => undefined);
     for (const agent of this.agents ?? []) agent.destroy();
     this.breaker?.shutdown();

@@ -38,6 +38,8 @@ export function parseJson(text: string): JsonValue {
     const literals = unsafeLiterals(text);
     return literals === undefined ? new LosslessParser(text).parseDocument() : withExactNumbers(value, literals);
   } catch (err) {
+    // Nesting deep enough to exhaust the stack (thousands of levels, which no Consul reply has) is refused.
+    if (err instanceof RangeError && err.message.includes('call stack')) throw new ProtocolError('Consul sent JSON nested too deeply to read');
     // Only a syntax error says the text is not JSON; anything else (out of memory, say) is not Consul's fault.
     if (!(err instanceof SyntaxError)) throw err;
     // V8's messages quote the text around the error, which may be anything the server sent (an echoed

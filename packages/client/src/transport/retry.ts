@@ -48,14 +48,18 @@ export interface Retrier {
    * Runs `attempt` until it succeeds or fails in a way that must not be retried.
    *
    * @param onRetry called before each wait, with the failure and the chosen delay.
+   * @param closing the client's own signal: once aborted, no retry waits or starts (an {@link AbortedError}).
    */
   run<T>(
     attempt: (attemptNumber: number) => Promise<T>,
     safety: RequestSafety,
     signal: AbortSignal | undefined,
     onRetry?: (error: KvxError, delayMs: number) => void,
+    closing?: AbortSignal,
   ): Promise<T>;
 }
+
+const CLOSED = 'the Consul client is closed';
 
 const DEFAULTS = { retries: 4, minDelay: 100, maxDelay: 5000, factor: 2, maxRetryTime: 30_000 };
 const DEFAULT_BUDGET: RateLimit = { ratePerSecond: 10, burst: 50 };
@@ -101,8 +105,10 @@ export function createRetrier(policy: RetryPolicy | false | undefined): Retrier 
     safety: RequestSafety,
     signal: AbortSignal | undefined,
     onRetry: ((error: KvxError, delayMs: number) => void) | undefined,
+    closing: AbortSignal | undefined,
   ): Promise<boolean> => {
     if (signal?.aborted) throw new AbortedError();
+    if (closing?.aborted) throw new AbortedError(CLOSED);
     if (!isRetryable(error, safety)) return false;
     let delay = backoffDelay(retryNumber, p.minDelay, p.maxDelay, p.factor);
     if (error instanceof RateLimitedError && error.retryAfterMs !== undefined) {
@@ -113,7 +119,10 @@ export function createRetrier(policy: RetryPolicy | false | undefined): Retrier 
     // Taken last: a failure that is surfaced anyway must not spend the shared budget.
     if (budget && !budget.tryTake()) return false;
     onRetry?.(error, delay);
-    await sleep(delay, signal);
+    // Only a failing request pays for joining the two signals.
+    await sleep(delay, closing === undefined ? signal : signal === undefined ? closing : AbortSignal.any([signal, closing])).catch((err: unknown) => {
+      throw closing?.aborted === true ? new AbortedError(CLOSED) : err;
+    });
     return true;
   };
 
@@ -123,20 +132,21 @@ export function createRetrier(policy: RetryPolicy | false | undefined): Retrier 
       safety: RequestSafety,
       signal: AbortSignal | undefined,
       onRetry?: (error: KvxError, delayMs: number) => void,
+      closing?: AbortSignal,
     ): Promise<T> {
       const started = performance.now();
       // The first attempt runs outside p-retry: most requests succeed, and they should not pay for it.
       try {
         return await attempt(1);
       } catch (err) {
-        if (p.retries === 0 || !(await retryAfterFailure(err, 1, started, safety, signal, onRetry))) throw err;
+        if (p.retries === 0 || !(await retryAfterFailure(err, 1, started, safety, signal, onRetry, closing))) throw err;
       }
       return pRetry((n) => attempt(n + 1), {
         retries: p.retries - 1,
         maxRetryTime: Math.max(0, p.maxRetryTime - (performance.now() - started)),
         // The wait happens in shouldRetry, where the failure (Retry-After) and the budget are known.
         minTimeout: 0,
-        shouldRetry: ({ error, retriesConsumed }) => retryAfterFailure(error, retriesConsumed + 2, started, safety, signal, onRetry),
+        shouldRetry: ({ error, retriesConsumed }) => retryAfterFailure(error, retriesConsumed + 2, started, safety, signal, onRetry, closing),
       });
     },
   };
