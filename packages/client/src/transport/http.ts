@@ -392,7 +392,9 @@ export class HttpTransport {
       return new TimeoutError(`${what} timed out after ${timeout} ms (agent ${this.config.display})`, cause);
     }
     const notSent = NOT_SENT_CODES.has(code);
-    return new ConnectionError(`${what} failed: cannot reach the Consul agent at ${this.config.display} (${code || String(e.message)})`, {
+    // Only a failure before sending means the agent could not be reached; after it, the exchange broke off.
+    const failure = notSent ? 'cannot reach the Consul agent' : 'the connection to the Consul agent broke off';
+    return new ConnectionError(`${what} failed: ${failure} at ${this.config.display} (${code || String(e.message)})`, {
       cause,
       ambiguous: !notSent,
     });
