@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, chown, lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { deliver, publish, sha256Hex, type ExecFailedError, type VerifyError } from '@kvx/client';
@@ -148,6 +149,13 @@ describe('transfer: deliver', () => {
   it('refuses a directory as target with KVX_INPUT', async () => {
     await mkdir(target());
     await rejectsWith(deliver({ consul: h.consul, key: 'app', file: target() }), 'KVX_INPUT');
+  });
+
+  it('refuses a FIFO as target with KVX_INPUT at once, and leaves it a FIFO', async () => {
+    execFileSync('mkfifo', [target()]);
+    const err = await rejectsWith(deliver({ consul: h.consul, key: 'app', file: target() }), 'KVX_INPUT');
+    expect(err.message).to.match(/not a regular file/);
+    expect((await lstat(target())).isFIFO()).to.equal(true);
   });
 
   it('creates missing parent directories', async () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { clean, copy, diffFile, pin, publish, raw, sha256Hex, start, status, stop, unpin } from '@kvx/client';
@@ -101,6 +102,12 @@ describe('transfer: other verbs', () => {
     it('refuses directories with KVX_INPUT', async () => {
       await mkdir(join(t.dir, 'f.last'));
       await rejectsWith(clean({ file: join(t.dir, 'f') }), 'KVX_INPUT');
+    });
+
+    it('never removes a FIFO or device node, even when asked to remove the file', async () => {
+      execFileSync('mkfifo', [join(t.dir, 'f')]);
+      await rejectsWith(clean({ file: join(t.dir, 'f'), removeFile: true }), 'KVX_INPUT');
+      expect((await lstat(join(t.dir, 'f'))).isFIFO()).to.equal(true);
     });
   });
 

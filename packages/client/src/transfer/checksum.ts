@@ -6,7 +6,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 import { InputError } from './errors.js';
@@ -40,7 +40,8 @@ export interface FileDigest {
 export async function digestFile(path: string): Promise<FileDigest | undefined> {
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    // Non-blocking: opening a FIFO for reading would otherwise wait for a writer, holding a thread-pool thread.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -48,6 +49,8 @@ export async function digestFile(path: string): Promise<FileDigest | undefined> 
   try {
     const stats = await handle.stat({ bigint: true });
     if (stats.isDirectory()) throw new InputError('not-a-file', `${path} is a directory, not a file`);
+    // A device, FIFO or socket would be read without end (/dev/zero) or replaced by a regular file (/dev/null).
+    if (!stats.isFile()) throw new InputError('not-a-file', `${path} is not a regular file (a device, FIFO or socket): kvx only replaces files`);
     const hash = createHash('sha256');
     if (stats.size <= WHOLE_READ_LIMIT) {
       hash.update(await handle.readFile());

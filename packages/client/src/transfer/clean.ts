@@ -30,7 +30,12 @@ export async function clean(options: CleanOptions): Promise<string[]> {
   const removed: string[] = [];
   for (const path of candidates) {
     try {
-      if ((await lstat(path)).isDirectory()) throw new InputError('not-a-file', `${path} is a directory, not a file`);
+      const st = await lstat(path);
+      if (st.isDirectory()) throw new InputError('not-a-file', `${path} is a directory, not a file`);
+      // A symbolic link is removed, not what it points to; a device node (/dev/null) is never removed.
+      if (!st.isFile() && !st.isSymbolicLink()) {
+        throw new InputError('not-a-file', `${path} is not a regular file (a device, FIFO or socket): kvx only removes files`);
+      }
       await unlink(path);
       removed.push(path);
     } catch (err) {

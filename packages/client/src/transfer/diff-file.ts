@@ -100,6 +100,7 @@ export async function diffFile(options: DiffFileOptions): Promise<DiffFileResult
   try {
     const st = await stat(file);
     if (st.isDirectory()) throw new InputError('not-a-file', `${file} is a directory, not a file`);
+    if (!st.isFile()) throw new InputError('not-a-file', `${file} is not a regular file (a device, FIFO or socket): kvx only replaces files`);
     current = await readFile(file);
     drift.mode = (st.mode & 0o7777) !== mode;
     drift.owner = (owner?.uid !== undefined && owner.uid !== st.uid) || (owner?.gid !== undefined && owner.gid !== st.gid);

@@ -8,8 +8,8 @@
  * | 2 | stopped by a stop key | `KVX_STOPPED` |
  * | 3 | pinned on this host | `KVX_PINNED` |
  * | 4 | verification failed (missing, too short, checksum, undecodable, validate) | `KVX_VERIFY`, `KVX_UNKNOWN_ENCODING` |
- * | 5 | Consul unreachable | `KVX_CONNECTION`, `KVX_TIMEOUT`, `KVX_CIRCUIT_OPEN`, `KVX_HTTP` with a 5xx status |
- * | 6 | permission denied (ACL, or the local file system) | `KVX_PERMISSION_DENIED`, `EACCES`, `EPERM` |
+ * | 5 | Consul unreachable, or what answered is not a usable Consul | `KVX_CONNECTION`, `KVX_TIMEOUT`, `KVX_CIRCUIT_OPEN`, `KVX_HTTP` with a 5xx status, `KVX_PROTOCOL`, `KVX_RESPONSE_TOO_LARGE` |
+ * | 6 | permission denied (ACL, or the local file system) | `KVX_PERMISSION_DENIED`, `EACCES`, `EPERM`, `EROFS` |
  * | 7 | a value over Consul's limit was refused (HTTP 413) | `KVX_TOO_LARGE`, `KVX_HTTP` with status 413 |
  * | 8 | the file was written but the command failed | `KVX_EXEC_FAILED` |
  * | 70 | anything else (a bug, an unexpected reply) | |
@@ -31,11 +31,15 @@ const BY_CODE: Readonly<Record<string, number>> = {
   KVX_CONNECTION: 5,
   KVX_TIMEOUT: 5,
   KVX_CIRCUIT_OPEN: 5,
+  // A reply that is not Consul's (a proxy's error page, a reply cut short) leaves Consul as unusable as an outage.
+  KVX_PROTOCOL: 5,
+  KVX_RESPONSE_TOO_LARGE: 5,
   KVX_PERMISSION_DENIED: 6,
   KVX_TOO_LARGE: 7,
   KVX_EXEC_FAILED: 8,
   EACCES: 6,
   EPERM: 6,
+  EROFS: 6,
   ENOENT: 1,
   EISDIR: 1,
   ENOTDIR: 1,
