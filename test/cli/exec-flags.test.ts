@@ -44,6 +44,15 @@ describe('kvx in/out --exec and --validate', () => {
     expect(await readdir(dir)).to.deep.equal([]);
   });
 
+  it('out stops a --validate command at --exec-timeout, keeps nothing and exits 4', async () => {
+    const started = performance.now();
+    const r = await kvx(['out', '-k', 'hosts', '-f', 'x', '--validate', 'sleep 30', '--exec-timeout', '300ms']);
+    expect(r.code, r.stderr).to.equal(ExitCode.VERIFICATION_FAILED);
+    // The default bound is 60 s: the flag's 300 ms is what ended it.
+    expect(performance.now() - started).to.be.below(15_000);
+    expect(await readdir(dir)).to.deep.equal([]);
+  });
+
   it('in refuses an invalid --exec with exit 1, before committing', async () => {
     await writeFile(path.join(dir, 'src'), lines(12));
     const r = await kvx(['in', '-k', 'fresh', '-f', 'src', '-e', 'echo $HOME']);

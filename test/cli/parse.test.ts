@@ -15,6 +15,12 @@ describe('cli flag parsers', () => {
     expect(() => parseDuration('', '--splay')).to.throw(/invalid duration/);
   });
 
+  it('rejects a duration longer than a timer holds, which would fire at once', () => {
+    expect(() => parseDuration('99999999999h', '--exec-timeout')).to.throw(/--exec-timeout: duration '99999999999h' is too long/);
+    expect(() => parseDuration('2147483648', '--splay')).to.throw(/too long/);
+    expect(parseDuration('2147483647', '--splay')).to.equal(2_147_483_647);
+  });
+
   it('reads modes as octal whatever the spelling (kvexpress read 644 as decimal)', () => {
     expect(parseMode('0644', '-c')).to.equal(0o644);
     expect(parseMode('644', '-c')).to.equal(0o644);

@@ -117,5 +117,13 @@ describe('transfer: atomic write', () => {
       await rejectsWith(resolveOwner('a:b:c'), 'KVX_INVALID_ARGUMENT');
       await rejectsWith(resolveOwner({ uid: -2 }), 'KVX_INVALID_ARGUMENT');
     });
+
+    it('refuses numeric ids beyond 32 bits instead of letting them wrap to root', async () => {
+      for (const spec of ['4294967296', '4294967297', ':4294967296', '4294967295', '99999999999999999999']) {
+        const err = await rejectsWith(resolveOwner(spec), 'KVX_INVALID_ARGUMENT');
+        expect(err.message).to.match(/out of range/);
+      }
+      expect(await resolveOwner('4294967294')).to.deep.equal({ uid: 4294967294 });
+    });
   });
 });

@@ -131,7 +131,7 @@ export function addExecFlags(cmd: Command): Command {
   return cmd
     .option('-e, --exec <command>', 'command to run after a successful write (split into words, quotes honoured, no shell unless --shell)')
     .option('--shell', 'run --exec (and --validate) through /bin/sh')
-    .option('--exec-timeout <duration>', 'kill --exec after this long, e.g. 30s (default 60s; 0: never)', by(parseDuration, '--exec-timeout'));
+    .option('--exec-timeout <duration>', 'kill --exec (and --validate) after this long, e.g. 30s (default 60s; 0: never)', by(parseDuration, '--exec-timeout'));
 }
 
 /** `-c/--chmod` and `-o/--owner`. */

@@ -59,7 +59,9 @@ export function deliverFileOptions(
     ...lengthFields(args),
     ...(args.ignoreStop === undefined ? {} : { ignoreStop: args.ignoreStop }),
     ...fileModeFields(args),
+    // --exec-timeout bounds the --validate command too: a hung check must not hold the delivery for the default.
     ...(args.validate === undefined ? {} : { validate: args.validate }),
+    ...(args.validate === undefined || args.execTimeout === undefined ? {} : { validateTimeout: args.execTimeout }),
     ...(args.splay === undefined ? {} : { splay: args.splay }),
     ...execFields(args),
   };

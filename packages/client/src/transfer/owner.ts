@@ -64,15 +64,20 @@ async function lookup(database: 'passwd' | 'group', name: string): Promise<DbEnt
   return (await lookupFile(`/etc/${database}`, name)) ?? lookupGetent(database, name);
 }
 
-function numericId(text: string): number | undefined {
+/** Largest id `chown` takes as one: 2^32 − 1 is `(uid_t) -1`, "leave unchanged". */
+const MAX_ID = 0xfffffffe;
+
+/** An all-digit user or group is an id, never a name: one out of range is refused, not looked up (getent wraps it). */
+function numericId(name: string, text: string): number | undefined {
   if (!/^\d+$/.test(text)) return undefined;
   const id = Number(text);
-  return Number.isSafeInteger(id) && id <= 0xffffffff ? id : undefined;
+  if (!(Number.isSafeInteger(id) && id <= MAX_ID)) throw new InvalidArgumentError(`${name} ${text} is out of range (0 to ${MAX_ID})`);
+  return id;
 }
 
 function checkId(name: string, id: number | undefined): void {
-  if (id !== undefined && (!Number.isSafeInteger(id) || id < 0 || id > 0xffffffff)) {
-    throw new InvalidArgumentError(`${name} must be an integer id ≥ 0, got ${id}`);
+  if (id !== undefined && (!Number.isSafeInteger(id) || id < 0 || id > MAX_ID)) {
+    throw new InvalidArgumentError(`${name} must be an integer id from 0 to ${MAX_ID}, got ${id}`);
   }
 }
 
@@ -89,7 +94,7 @@ export async function resolveOwner(spec: string | FileOwner): Promise<FileOwner>
   }
   const owner: FileOwner = {};
   if (userPart !== '') {
-    const uid = numericId(userPart);
+    const uid = numericId('uid', userPart);
     if (uid !== undefined) {
       owner.uid = uid;
     } else {
@@ -100,7 +105,7 @@ export async function resolveOwner(spec: string | FileOwner): Promise<FileOwner>
     }
   }
   if (groupPart !== undefined && groupPart !== '') {
-    const gid = numericId(groupPart);
+    const gid = numericId('gid', groupPart);
     if (gid !== undefined) {
       owner.gid = gid;
     } else {

@@ -6,6 +6,7 @@
 
 import type { Consul } from '../consul.js';
 import { InvalidArgumentError } from '../errors.js';
+import { MAX_TIMEOUT_MS } from '../transport/config.js';
 import type { TransferLogger } from './logger.js';
 import type { TransferMetrics } from './transfer-metrics.js';
 
@@ -35,11 +36,14 @@ export function integerOption(name: string, value: number | undefined, fallback:
   return value;
 }
 
-/** Checks a duration option in milliseconds (≥ 0); returns `fallback` when it is `undefined`. */
+/**
+ * Checks a duration option in milliseconds (0 to {@link MAX_TIMEOUT_MS}, what a timer holds: a longer one
+ * would fire at once); returns `fallback` when it is `undefined`.
+ */
 export function durationOption(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`${name} must be a number of milliseconds ≥ 0, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMEOUT_MS) {
+    throw new InvalidArgumentError(`${name} must be a number of milliseconds from 0 to ${MAX_TIMEOUT_MS} (24.8 days), got ${String(value)}`);
   }
   return value;
 }
