@@ -151,6 +151,14 @@ describe('transfer: deliver', () => {
     await rejectsWith(deliver({ consul: h.consul, key: 'app', file: target() }), 'KVX_INPUT');
   });
 
+  it('refuses empty data with KVX_VERIFY whatever the minimums, and writes nothing', async () => {
+    await rawPut(h.agent.url, 'kvexpress/blank/data', '');
+    await rawPut(h.agent.url, 'kvexpress/blank/checksum', sha256Hex(''));
+    const err = await rejectsWith(deliver({ consul: h.consul, key: 'blank', file: target(), minLines: 0 }), 'KVX_VERIFY');
+    expect((err as VerifyError).failure).to.equal('empty');
+    expect(await listDir(dir)).to.deep.equal([]);
+  });
+
   it('refuses a FIFO as target with KVX_INPUT at once, and leaves it a FIFO', async () => {
     execFileSync('mkfifo', [target()]);
     const err = await rejectsWith(deliver({ consul: h.consul, key: 'app', file: target() }), 'KVX_INPUT');

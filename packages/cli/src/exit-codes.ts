@@ -67,7 +67,7 @@ export const EXIT_CODE_HELP: readonly (readonly [ExitCodeValue, string])[] = [
   [ExitCode.USAGE, 'usage or bad input (unknown flag, missing file, invalid value; for in: input empty, too short or too small); nothing written'],
   [ExitCode.STOPPED, 'stopped by a stop key'],
   [ExitCode.PINNED, 'the file is pinned on this host'],
-  [ExitCode.VERIFICATION_FAILED, 'verification failed when delivering (out/raw/copy/diff: missing, too short, checksum mismatch, undecodable, --validate failed); nothing written'],
+  [ExitCode.VERIFICATION_FAILED, 'verification failed when delivering (out/raw/copy/diff: missing, empty, too short, checksum mismatch, undecodable, --validate failed); nothing written'],
   [ExitCode.UNAVAILABLE, 'Consul unreachable after retries, circuit breaker open, or its replies are not Consul\'s'],
   [ExitCode.PERMISSION_DENIED, 'permission denied (Consul ACL, HTTP 403; or the local file system)'],
   [ExitCode.TOO_LARGE, 'value over Consul\'s size limit, even compressed'],

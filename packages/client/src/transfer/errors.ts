@@ -41,6 +41,8 @@ export type VerifyFailure =
   | 'missing'
   /** Fewer lines (or bytes) than the configured minimum. */
   | 'too-short'
+  /** The content is empty: never delivered, whatever the minimums. */
+  | 'empty'
   /** The content does not hash to the checksum key. */
   | 'checksum-mismatch'
   /** The stored bytes could not be decoded (corrupt brotli, bad legacy gzip, broken chunk manifest). */

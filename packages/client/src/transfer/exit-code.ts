@@ -7,7 +7,7 @@
  * | 1 | bad input or arguments; nothing written | `KVX_INVALID_ARGUMENT`, `KVX_INPUT`, `KVX_CONFLICT`, a local path error (`ENOENT`, `EISDIR`, …) |
  * | 2 | stopped by a stop key | `KVX_STOPPED` |
  * | 3 | pinned on this host | `KVX_PINNED` |
- * | 4 | verification failed (missing, too short, checksum, undecodable, validate) | `KVX_VERIFY`, `KVX_UNKNOWN_ENCODING` |
+ * | 4 | verification failed (missing, empty, too short, checksum, undecodable, validate) | `KVX_VERIFY`, `KVX_UNKNOWN_ENCODING` |
  * | 5 | Consul unreachable, or what answered is not a usable Consul | `KVX_CONNECTION`, `KVX_TIMEOUT`, `KVX_CIRCUIT_OPEN`, `KVX_HTTP` with a 5xx status, `KVX_PROTOCOL`, `KVX_RESPONSE_TOO_LARGE` |
  * | 6 | permission denied (ACL, or the local file system) | `KVX_PERMISSION_DENIED`, `EACCES`, `EPERM`, `EROFS` |
  * | 7 | a value over Consul's limit was refused (HTTP 413) | `KVX_TOO_LARGE`, `KVX_HTTP` with status 413 |

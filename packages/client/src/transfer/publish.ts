@@ -27,7 +27,7 @@ import type { Consul } from '../consul.js';
 import { InvalidArgumentError, TxnConflictError } from '../errors.js';
 import type { TxnKvOp } from '../api/types.js';
 import { writeFileAtomic, checkMode, DEFAULT_FILE_MODE } from './atomic-write.js';
-import { EMPTY_SHA256, sha256Hex } from './checksum.js';
+import { sha256Hex } from './checksum.js';
 import { formatManifest, parseManifest } from './chunk-manifest.js';
 import { cleanupChunks, writeChunks, type WrittenChunks } from './chunk-store.js';
 import { decodeValue, encodeContent, type EncodedValue } from './codec.js';
@@ -228,7 +228,6 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     throw new InputError('too-small', `the input for "${layout.key}" has ${content.length} bytes, fewer than the minimum ${minBytes}`);
   }
   const checksum = sha256Hex(content);
-  if (checksum === EMPTY_SHA256) logger('warn', 'publishing empty content', { key: layout.key });
   const log = { key: layout.key, checksum, size: content.length, source: options.source };
 
   let encoded: EncodedValue | undefined;

@@ -36,7 +36,10 @@ export function verifyContent(
   const longEnough = hasLines(resolved.content, rules.minLines);
   const matches = expected !== undefined && checksumsEqual(actual, expected);
   if (actual === EMPTY_SHA256) {
-    logger('warn', 'content is empty (sha256 of nothing): is this really kvexpress data?', { key: layout.key });
+    // kvx in never publishes nothing; an empty value was written by hand or by another tool, and a reader
+    // that replaced a configuration file with nothing would break whatever reads it (kvexpress #87).
+    logger('warn', 'content is empty (sha256 of nothing): refusing to deliver it', { key: layout.key });
+    throw new VerifyError('empty', `${layout.data} is empty; kvx never delivers an empty file`);
   }
   if (!longEnough) metrics.count('not_long_enough', direction, layout.key, 'not_long_enough');
   if (!matches) metrics.count('checksum_mismatch', direction, layout.key, 'checksum_mismatch');
