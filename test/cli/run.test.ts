@@ -34,7 +34,7 @@ describe('kvx command line', () => {
   it('says in the help which code a too-short input of in gets (1) and which a too-short delivery gets (4)', async () => {
     expect(await run(['--help'], ctx)).to.equal(0);
     expect(ctx.stdout.text).to.match(/\n {4}1 {2}usage or bad input \(.*for in: input empty, too short or too small\)/);
-    expect(ctx.stdout.text).to.match(/\n {4}4 {2}verification failed when delivering \(out\/raw\/copy\/diff: missing, too short,/);
+    expect(ctx.stdout.text).to.match(/\n {4}4 {2}verification failed when delivering \(out\/raw\/copy\/diff: missing, empty, too short,/);
   });
 
   it('lists the interrupted exit codes 130 (SIGINT) and 143 (SIGTERM) in the help', async () => {
