@@ -42,6 +42,12 @@ describe('transfer: KV layout', () => {
     expect(() => normalizePrefix('a//b')).to.throw(/prefix/);
   });
 
+  it('refuses keys in the pins area (locks, locks/…) but not keys that only start with the letters', () => {
+    for (const bad of ['locks', '/locks/', 'locks/fba4f4f8']) expect(() => normalizeKey(bad), bad).to.throw(/reserved for the per-host pins/);
+    expect(normalizeKey('locksmith')).to.equal('locksmith');
+    expect(normalizeKey('app/locks')).to.equal('app/locks');
+  });
+
   it('unit: FileLockPath("/etc/datadog/hosts.consul") uses sha fba4f4f8…2a9e', () => {
     const key = pinKey('/etc/datadog/hosts.consul', 'web-1');
     expect(key).to.match(/^kvexpress\/locks\/fba4f4f8[0-9a-f]{56}\/web-1$/);

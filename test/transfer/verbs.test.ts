@@ -88,6 +88,21 @@ describe('transfer: other verbs', () => {
       expect(removed.reason).to.equal('debugging');
       expect(await listDir(t.dir)).to.deep.equal([]);
     });
+
+    it('pins nothing in Consul when it cannot leave its note (a missing directory)', async () => {
+      const file = join(t.dir, 'missing-dir', 'f');
+      const err = await rejectsWith(pin({ consul: t.consul, file, reason: 'x', hostname: 'h2' }), 'KVX_INPUT');
+      expect(err.message).to.match(/cannot write the pin note .*nothing was pinned/);
+      expect((await t.consul.kv.keys('kvexpress/locks/')).value).to.deep.equal([]);
+    });
+
+    it('refuses a directory and a reason of several lines, before writing anything', async () => {
+      await rejectsWith(pin({ consul: t.consul, file: t.dir, reason: 'x', hostname: 'h3' }), 'KVX_INPUT');
+      await rejectsWith(pin({ consul: t.consul, file: join(t.dir, 'f'), reason: 'a\nb', hostname: 'h3' }), 'KVX_INVALID_ARGUMENT');
+      await rejectsWith(stop({ consul: t.consul, key: 'multi', reason: 'a\nb' }), 'KVX_INVALID_ARGUMENT');
+      expect(await listDir(t.dir)).to.deep.equal([]);
+      expect((await t.consul.kv.keys('kvexpress/')).value.filter((k) => k.startsWith('kvexpress/locks/') || k.startsWith('kvexpress/multi/'))).to.deep.equal([]);
+    });
   });
 
   describe('clean', () => {

@@ -18,7 +18,8 @@
  * Normalisation (kvexpress trims only the leading `/` of the prefix and produced `kvexpress//x/data` for
  * `-k /x`, a path Consul's HTTP router redirects): leading and trailing `/` are removed from the prefix and
  * the key; empty, `.` and `..` segments are refused because Consul cannot serve such keys over HTTP; a key
- * whose last segment ends in `.chunks` is refused because it would collide with another key's chunks.
+ * whose last segment ends in `.chunks` is refused because it would collide with another key's chunks, and one
+ * that is or begins with `locks` because `<prefix>/locks/` holds the per-host pins.
  *
  * @module
  */
@@ -69,6 +70,10 @@ export function normalizeKey(key: string): string {
   checkSegments('key', key, trimmed);
   if (trimmed.endsWith('.chunks')) {
     throw new InvalidArgumentError(`key "${key}" must not end in ".chunks" (reserved for chunked content)`);
+  }
+  // `<prefix>/locks/` holds the per-host pins: a file there would read as pins, and pins as its keys.
+  if (trimmed === 'locks' || trimmed.startsWith('locks/')) {
+    throw new InvalidArgumentError(`key "${key}" must not be or begin with "locks" (reserved for the per-host pins)`);
   }
   return trimmed;
 }

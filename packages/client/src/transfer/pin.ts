@@ -7,10 +7,12 @@
  * @module
  */
 
-import { writeFile, unlink } from 'node:fs/promises';
+import { rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname as osHostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 
+import { InvalidArgumentError } from '../errors.js';
+import { InputError } from './errors.js';
 import { pinKey } from './layout.js';
 import { SILENT } from './logger.js';
 import { NO_TRANSFER_METRICS } from './transfer-metrics.js';
@@ -68,18 +70,31 @@ export async function pin(options: PinFileOptions): Promise<PinResult> {
   const reason = options.reason?.trim()
     ? options.reason
     : `No reason given for '${file}' by '${currentUser()}' at '${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')}'.`;
-  await options.consul.kv.put(key, reason, options.signal === undefined ? {} : { signal: options.signal });
-  (options.metrics ?? NO_TRANSFER_METRICS).count('lock', 'lock', key);
-  (options.logger ?? SILENT)('info', 'file pinned', { file, pinKey: key, reason });
+  if (/[\r\n]/.test(reason)) throw new InvalidArgumentError('a pin reason must be one line');
+  if ((await stat(file).catch(() => undefined))?.isDirectory() === true) {
+    throw new InputError('not-a-file', `${file} is a directory; pin the file kvx delivers there`);
+  }
+  // The note first: a pin that cannot leave its note (a missing directory) must not be left in Consul either.
   let note: string | undefined;
+  let madeNote = false;
   if (options.note ?? true) {
     note = `${file}.locked`;
     try {
       await writeFile(note, pinNote(file, reason), { flag: 'wx', mode: 0o644 });
+      madeNote = true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new InputError('not-a-file', `cannot write the pin note ${note} (${code ?? String(err)}); nothing was pinned`, err);
     }
   }
+  try {
+    await options.consul.kv.put(key, reason, options.signal === undefined ? {} : { signal: options.signal });
+  } catch (err) {
+    if (madeNote && note !== undefined) await rm(note, { force: true });
+    throw err;
+  }
+  (options.metrics ?? NO_TRANSFER_METRICS).count('lock', 'lock', key);
+  (options.logger ?? SILENT)('info', 'file pinned', { file, pinKey: key, reason });
   return { file, pinKey: key, reason, note };
 }
 

@@ -39,6 +39,8 @@ export async function stop(options: StopOptions): Promise<StopKeyResult> {
   const started = performance.now();
   const layout = new KeyLayout(options.key, options.prefix);
   if (options.reason.trim() === '') throw new InvalidArgumentError('a stop reason is required');
+  // Every report of the stop (errors, status rows, log lines) is one line.
+  if (/[\r\n]/.test(options.reason)) throw new InvalidArgumentError('a stop reason must be one line');
   const metrics = options.metrics ?? NO_TRANSFER_METRICS;
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   const { value: before } = await options.consul.kv.get(layout.stop, signal);
