@@ -130,6 +130,14 @@ describe('kvx transfer verbs (in-process, dev agent)', () => {
       expectOneLine(r, /adir is a directory/);
     });
 
+    it('refuses a device as input with exit 1 instead of reading it without end', async () => {
+      const k = key();
+      const r = await kvx(['in', '-k', k, '-f', '/dev/zero', '-l', '0']);
+      expect(r.code).to.equal(ExitCode.USAGE);
+      expectOneLine(r, /\/dev\/zero is a device or socket, not a file/);
+      expect((await consul.kv.keys(`kvexpress/${k}`)).value).to.deep.equal([]);
+    });
+
     it('refuses empty input with exit 1 and writes nothing', async () => {
       const k = key();
       const r = await kvx(['in', '-k', k, '-f', '-', '-l', '0'], { stdin: '' });

@@ -22,13 +22,23 @@ export interface Input {
   source: string;
 }
 
+/**
+ * The largest input `kvx in` takes: far beyond any configuration file, and a bound on the memory an endless
+ * input (`-f -` fed by a stream that never ends) can take before it is refused.
+ */
+export const MAX_INPUT_BYTES = 1024 ** 3;
+
+/** Thrown by {@link collect} when the input passes {@link MAX_INPUT_BYTES}. */
+class InputTooLarge extends UsageError {}
+
 async function collect(stream: AsyncIterable<Uint8Array | string>, total: number, progress: Progress): Promise<Buffer> {
   const parts: Buffer[] = [];
   let done = 0;
   for await (const chunk of stream) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    parts.push(buf);
     done += buf.length;
+    if (done > MAX_INPUT_BYTES) throw new InputTooLarge(`the input is larger than ${MAX_INPUT_BYTES / 1024 ** 3} GiB; nothing was published`);
+    parts.push(buf);
     progress.update(done, total);
   }
   return Buffer.concat(parts);
@@ -42,6 +52,9 @@ export async function readFileInput(ctx: CommandContext, file: string, progress:
   try {
     const st = await stat(full);
     if (st.isDirectory()) throw new UsageError(`${file} is a directory, not a file`);
+    // A pipe is an input (`-f <(cmd)`); a device is not (/dev/zero never ends, /dev/tty waits for a person).
+    if (st.isCharacterDevice() || st.isBlockDevice() || st.isSocket()) throw new UsageError(`${file} is a device or socket, not a file`);
+    if (st.size > MAX_INPUT_BYTES) throw new UsageError(`${file} is larger than ${MAX_INPUT_BYTES / 1024 ** 3} GiB; nothing was published`);
     size = st.size;
   } catch (err) {
     if (err instanceof UsageError) throw err;
@@ -50,6 +63,7 @@ export async function readFileInput(ctx: CommandContext, file: string, progress:
   try {
     return { content: await collect(createReadStream(full), size, progress), source: full };
   } catch (err) {
+    if (err instanceof InputTooLarge) throw err;
     throw new UsageError(`cannot read ${file}: ${describeFsError(err)}`, err);
   }
 }
@@ -128,6 +142,7 @@ export async function readUrlInput(url: string, timeoutMs: number, progress: Pro
     const body = response.body === null ? Buffer.alloc(0) : await collect(response.body, Number.isFinite(total) ? total : 0, progress);
     return { content: body, source: shown };
   } catch (err) {
+    if (err instanceof InputTooLarge) throw err;
     const reason = signal.aborted ? `no complete answer within ${timeoutMs} ms` : describeFetchError(err);
     throw new UsageError(`cannot fetch ${shown}: ${reason}`, err);
   }
