@@ -39,6 +39,12 @@ describe('transfer: shell words', () => {
     }
   });
 
+  it('names the whole expansion it refuses', () => {
+    expect(() => splitShellWords('echo $HOME')).to.throw(/uses "\$HOME" \(an expansion\)/);
+    expect(() => splitShellWords('echo ${USER:-x}')).to.throw(/uses "\$\{USER:-x\}"/);
+    expect(() => splitShellWords('echo $(id)')).to.throw(/uses "\$\(" \(an expansion\)/);
+  });
+
   it('lets quoted operators and a lone $ through', () => {
     expect(splitShellWords(`grep '|' file $`)).to.deep.equal(['grep', '|', 'file', '$']);
   });

@@ -75,7 +75,8 @@ export function splitShellWords(command: string): string[] {
     } else if (OPERATORS.has(c)) {
       refuse(command, `"${c}"`);
     } else if (c === '$' && i + 1 < n && /[A-Za-z_({0-9@*#?$!-]/.test(command[i + 1] as string)) {
-      refuse(command, `"$${command[i + 1]}" (an expansion)`);
+      const expansion = /^\$(?:\{[^}]*\}?|\(|[A-Za-z_][A-Za-z0-9_]*|.)/.exec(command.slice(i))?.[0] ?? '$';
+      refuse(command, `"${expansion}" (an expansion)`);
     } else {
       word += c;
       i += 1;
