@@ -62,6 +62,20 @@ describe('client: decoding of odd replies', () => {
     expect((await caught(consul.event.list())).message).to.match(/event without its ID/);
   });
 
+  it('rejects a read of one key answered with another key or several, with a ProtocolError', async () => {
+    proxy.respond(json(kvEntry('0').replace('"Key":"k"', '"Key":"other"')));
+    expect((await caught(consul.kv.get('k'))).message).to.match(/answered a read of "k" with other entries/);
+    proxy.respond(json(`[${kvEntry('0').slice(1, -1)},${kvEntry('0').slice(1, -1)}]`));
+    expect(await caught(consul.kv.get('k'))).to.be.instanceOf(ProtocolError);
+  });
+
+  it('rejects a successful transaction reply that lists errors, with a ProtocolError', async () => {
+    proxy.respond(json('{"Results":null,"Errors":[{"OpIndex":0,"What":"failed"}]}'));
+    const err = await caught(consul.txn.execute([{ verb: 'get', key: 'k' }]));
+    expect(err).to.be.instanceOf(ProtocolError);
+    expect(err.message).to.match(/successful transaction reply with errors/);
+  });
+
   it('rejects JSON nested too deeply to read with a ProtocolError', async () => {
     proxy.respond(json(`${'['.repeat(100_000)}${']'.repeat(100_000)}`));
     const err = await caught(consul.status.peers());

@@ -42,7 +42,10 @@ export class KvApi {
     const res = await this.t.send(readRequest(this.t, opts, { endpoint: 'kv_get', path: `/v1/kv/${encodePath(k)}`, accept: [404], text: true }));
     const meta = queryMeta(res);
     if (res.status === 404) return queryResult(meta, undefined);
-    return queryResult(meta, decodeKvEntries(res.text, 'a KV read')[0]);
+    const entries = decodeKvEntries(res.text, 'a KV read');
+    // A read of one key is answered with that key alone; anything else (a rewriting proxy) must not pass for it.
+    if (entries.length !== 1 || entries[0]?.key !== k) throw new ProtocolError(`Consul answered a read of ${JSON.stringify(k)} with other entries`);
+    return queryResult(meta, entries[0]);
   }
 
   /** Reads one key's raw bytes (`?raw`), without flags or indexes of the entry. */

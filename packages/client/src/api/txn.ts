@@ -92,6 +92,8 @@ export class TxnApi {
       const errors = decodeTxnErrors(body['Errors']).map((e) => ({ opIndex: e.opIndex, what: this.t.redact(e.what, opts) }));
       throw new TxnConflictError(errors);
     }
+    // Consul answers failures with 409 only: a success that lists errors is not a reply to trust.
+    if (asArray(body['Errors'], 'transaction errors').length > 0) throw new ProtocolError('Consul sent a successful transaction reply with errors');
     const results = asArray(body['Results'], 'transaction results').map((r) => {
       const kv = asObject(r, 'a transaction result')['KV'];
       if (kv === undefined) throw new ProtocolError('Consul sent a transaction result without KV');
