@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { brotliCompressSync } from 'node:zlib';
 
 import { DataFlags, decodeValue, encodeContent, formatManifest, KvxError, parseManifest, sha256Hex } from '@kvx/client';
@@ -18,6 +19,22 @@ describe('transfer: codec', () => {
     const decoded = await decodeValue('k', encoded.value, encoded.flags, false);
     expect(decoded.content.equals(content)).to.equal(true);
     expect(decoded.encoding).to.equal('brotli');
+  });
+
+  it('releases the caller of a long compression as soon as its signal aborts', async () => {
+    // Brotli 11 of 4 MB of noise takes seconds.
+    const content = randomBytes(4 * 1024 * 1024);
+    const controller = new AbortController();
+    const pending = encodeContent(content, true, controller.signal).then(
+      () => expect.fail('the compression should have been abandoned'),
+      (err: unknown) => err,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const abortedAt = performance.now();
+    controller.abort();
+    const err = (await pending) as KvxError;
+    expect(err.code).to.equal('KVX_ABORTED');
+    expect(performance.now() - abortedAt).to.be.below(500);
   });
 
   it('reads brotli by its flags without being told to decompress', async () => {

@@ -6,6 +6,7 @@
  */
 
 import { defaultContext } from './context.js';
+import { ExitCode } from './exit-codes.js';
 import { run } from './run.js';
 
 /**
@@ -22,4 +23,8 @@ function ignoreClosedReader(stream: NodeJS.WriteStream): void {
 
 ignoreClosedReader(process.stdout);
 ignoreClosedReader(process.stderr);
-process.exitCode = await run(process.argv.slice(2), defaultContext());
+const code = await run(process.argv.slice(2), defaultContext());
+// An interrupted command has abandoned its work, but work already handed to a thread (a brotli compression of a
+// large file runs for seconds and zlib cannot stop it) would still hold the process: the signal is obeyed now.
+if (code === ExitCode.INTERRUPTED || code === ExitCode.TERMINATED) process.exit(code);
+process.exitCode = code;

@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, brotliDecompressSync, constants, gunzip } from 'node:zlib';
 
 import { DataFlags } from './layout.js';
+import { AbortedError } from '../errors.js';
 import { VerifyError } from './errors.js';
 
 const brotliCompressAsync = promisify(brotliCompress);
@@ -52,10 +53,27 @@ export async function brotli(content: Buffer): Promise<Buffer> {
   });
 }
 
-/** Encodes content for the data key: brotli (flags 1) when `compress`, else plain (flags 0). */
-export async function encodeContent(content: Buffer, compress: boolean): Promise<EncodedValue> {
+/**
+ * Encodes content for the data key: brotli (flags 1) when `compress`, else plain (flags 0).
+ *
+ * @param signal abandons the compression (brotli 11 takes about a second per MB, and zlib cannot stop it: its
+ *   thread finishes the work unread, while the caller is released at once with an {@link AbortedError}).
+ */
+export async function encodeContent(content: Buffer, compress: boolean, signal?: AbortSignal): Promise<EncodedValue> {
   if (!compress) return { value: content, flags: DataFlags.PLAIN, encoding: 'plain' };
-  return { value: await brotli(content), flags: DataFlags.BROTLI, encoding: 'brotli' };
+  if (signal?.aborted === true) throw new AbortedError('the compression was abandoned');
+  const compressed = brotli(content);
+  if (signal === undefined) return { value: await compressed, flags: DataFlags.BROTLI, encoding: 'brotli' };
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new AbortedError('the compression was abandoned'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return { value: await Promise.race([compressed, aborted]), flags: DataFlags.BROTLI, encoding: 'brotli' };
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  }
 }
 
 const BASE64_STRICT = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -262,7 +262,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     if (attempt > 1 && onConflict === 'fail') throw new ConflictError(layout.key, attempt - 1);
     if (attempt > maxAttempts) throw new ConflictError(layout.key, maxAttempts);
 
-    encoded ??= await encodeContent(content, options.compress ?? false);
+    encoded ??= await encodeContent(content, options.compress ?? false, options.signal);
     const stored = encoded;
     const commit = (value: Buffer, flags: bigint, chunks: number): TxnKvOp[] => [
       { verb: 'cas', key: layout.data, value, flags, index: snapshot.data?.modifyIndex ?? 0n },
