@@ -76,6 +76,13 @@ describe('client: decoding of odd replies', () => {
     expect(err.message).to.match(/successful transaction reply with errors/);
   });
 
+  it('rejects a rolled-back transaction naming an OpIndex beyond 2^53, instead of rounding it', async () => {
+    proxy.respond({ status: 409, body: '{"Results":null,"Errors":[{"OpIndex":18446744073709551615,"What":"x"}]}' });
+    const err = await caught(consul.txn.execute([{ verb: 'get', key: 'k' }]));
+    expect(err).to.be.instanceOf(ProtocolError);
+    expect(err.message).to.match(/OpIndex too large/);
+  });
+
   it('rejects JSON nested too deeply to read with a ProtocolError', async () => {
     proxy.respond(json(`${'['.repeat(100_000)}${']'.repeat(100_000)}`));
     const err = await caught(consul.status.peers());

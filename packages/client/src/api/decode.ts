@@ -74,6 +74,12 @@ export function decodeBase64(text: string, start = 0, end = text.length): Buffer
   return value;
 }
 
+/** A uint64 field kept as a number (a position or a small version): one beyond 2^53 is no such thing. */
+function safeNumber(v: bigint, field: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ProtocolError(`Consul sent a ${field} too large to be one`);
+  return Number(v);
+}
+
 /** Decodes a base64 field; `null`/absent gives an empty buffer. */
 export function base64(o: JsonObject, field: string): Buffer {
   const v = o[field];
@@ -136,7 +142,7 @@ export function decodeEvent(v: JsonValue | undefined): UserEvent {
     nodeFilter: str(o, 'NodeFilter'),
     serviceFilter: str(o, 'ServiceFilter'),
     tagFilter: str(o, 'TagFilter'),
-    version: Number(toUint64(o['Version'], 'Version')),
+    version: safeNumber(toUint64(o['Version'], 'Version'), 'Version'),
     lTime: toUint64(o['LTime'], 'LTime'),
   };
 }
@@ -145,7 +151,7 @@ export function decodeEvent(v: JsonValue | undefined): UserEvent {
 export function decodeTxnErrors(v: JsonValue | undefined): TxnOpError[] {
   return asArray(v, 'transaction errors').map((e) => {
     const o = asObject(e, 'a transaction error');
-    return { opIndex: Number(toUint64(o['OpIndex'], 'OpIndex')), what: str(o, 'What') };
+    return { opIndex: safeNumber(toUint64(o['OpIndex'], 'OpIndex'), 'OpIndex'), what: str(o, 'What') };
   });
 }
 

@@ -108,7 +108,7 @@ export async function decodeValue(key: string, value: Buffer, flags: bigint, com
       const content = value.length <= SYNC_DECOMPRESS_LIMIT ? brotliDecompressSync(value) : await brotliDecompressAsync(value);
       return { content, encoding: 'brotli' };
     } catch (err) {
-      throw new VerifyError('undecodable', `${key} is flagged brotli (flags 1) but does not decompress: ${String(err)}`, { cause: err });
+      throw new VerifyError('undecodable', `${key} is brotli-encoded (by its flags or its chunk manifest) but does not decompress: ${String(err)}`, { cause: err });
     }
   }
   if (flags !== DataFlags.PLAIN) throw new RangeError(`decodeValue called with flags ${flags}`);
