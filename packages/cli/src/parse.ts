@@ -5,12 +5,10 @@
  * @module
  */
 
+import { MAX_TIMEOUT_MS } from '@kvx/client';
 import { UsageError } from './errors.js';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** The longest duration a flag takes: what a Node timer holds. */
-export const MAX_DURATION_MS = 2_147_483_647;
 
 /**
  * A duration in milliseconds from `250ms`, `1.5s`, `2m`, `1h`, or Go-style sums like `1m30s`. A bare number
@@ -33,7 +31,7 @@ export function parseDuration(text: string, flag: string): number {
     throw new UsageError(`${flag}: invalid duration '${text}' (use e.g. 500ms, 10s, 2m, 1m30s)`);
   }
   // Every duration ends up in a timer, and a longer one fires at once (Node's TimeoutOverflowWarning).
-  if (total > MAX_DURATION_MS) throw new UsageError(`${flag}: duration '${text}' is too long (at most ${MAX_DURATION_MS} ms, 24.8 days)`);
+  if (total > MAX_TIMEOUT_MS) throw new UsageError(`${flag}: duration '${text}' is too long (at most ${MAX_TIMEOUT_MS} ms, 24.8 days)`);
   return total;
 }
 

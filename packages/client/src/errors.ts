@@ -115,6 +115,9 @@ export class CircuitOpenError extends KvxError {
   }
 }
 
+/** The message of an {@link AbortedError} for a request that met its client closed. */
+export const CLIENT_CLOSED = 'the Consul client is closed';
+
 /** The caller aborted the operation through its `AbortSignal`. */
 export class AbortedError extends KvxError {
   constructor(message = 'operation aborted', cause?: unknown) {

@@ -51,7 +51,7 @@ export function requiredStr(o: JsonObject, field: string, what: string): string 
  * length cannot be base64. Node's decoder skips characters outside the alphabet instead of failing, so a
  * decoded length below this figure is how such text shows.
  */
-export function base64DecodedLength(text: string, start = 0, end = text.length): number {
+function base64DecodedLength(text: string, start = 0, end = text.length): number {
   let length = end - start;
   let padding = 0;
   if (length > 0 && text.charCodeAt(end - 1) === 0x3d) padding = length > 1 && text.charCodeAt(end - 2) === 0x3d ? 2 : 1;

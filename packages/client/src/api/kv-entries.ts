@@ -27,7 +27,6 @@ export const CUT_VALUES_ABOVE = 4096;
 
 const VALUE_MEMBER = '"Value":"';
 
-
 /**
  * The entries of a KV read reply (an array of `DirEntry`, as text; `what` names it in errors).
  *

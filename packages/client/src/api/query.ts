@@ -33,7 +33,6 @@ const PATH_SAFE = /^[A-Za-z0-9\-_.!~*'()/]*$/;
  *   `deleteTree('app/..')` the whole store — and for text that is not well-formed UTF-16 (a lone surrogate).
  */
 export function encodePath(key: string): string {
-  if (typeof key !== 'string') throw new InvalidArgumentError('key must be a string');
   if (UNROUTABLE.test(key)) {
     throw new InvalidArgumentError(
       `invalid key ${JSON.stringify(key)}: empty, "." and ".." path segments are not allowed (Consul's router would send the request elsewhere)`,

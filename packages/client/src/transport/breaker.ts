@@ -7,7 +7,7 @@
  */
 
 import CircuitBreaker from 'opossum';
-import { AbortedError, CircuitOpenError, ConnectionError, HttpError, InvalidArgumentError, KvxError, RateLimitedError } from '../errors.js';
+import { AbortedError, CircuitOpenError, CLIENT_CLOSED, ConnectionError, HttpError, InvalidArgumentError, KvxError, RateLimitedError } from '../errors.js';
 
 /** Breaker tuning; every field has a default suited to a local Consul agent. */
 export interface BreakerPolicy {
@@ -128,7 +128,7 @@ export const opossumBreakerFactory: BreakerFactory = (address, kind, policy) => 
     const code = (err as { code?: unknown }).code;
     if (code === 'EOPENBREAKER') throw new CircuitOpenError(address, Math.max(0, Math.ceil(probeAt - performance.now())));
     // Shut down with the client: a request between two retries meets it.
-    if (code === 'ESHUTDOWN') throw new AbortedError('the Consul client is closed');
+    if (code === 'ESHUTDOWN') throw new AbortedError(CLIENT_CLOSED);
     throw err;
   };
   return {

@@ -230,6 +230,17 @@ export function checkTimeout(name: string, v: number | undefined): void {
   }
 }
 
+/**
+ * Validates an ACL token before it goes into a header.
+ *
+ * @throws {@link InvalidArgumentError} unless `token` is `undefined` or a string without line breaks.
+ */
+export function checkToken(what: string, token: string | undefined): void {
+  if (token !== undefined && (typeof token !== 'string' || /[\r\n]/.test(token))) {
+    throw new InvalidArgumentError(`${what} must be a string without line breaks`);
+  }
+}
+
 function asBuffer(v: string | Buffer): Buffer {
   return typeof v === 'string' ? Buffer.from(v) : v;
 }
@@ -268,7 +279,7 @@ export function resolveConfig(options: ConsulOptions = {}): ResolvedConfig {
     if (tokenFile !== undefined) token = nonEmpty(readFile('token file', tokenFile).toString('utf8').trim());
     token ??= nonEmpty(env['CONSUL_HTTP_TOKEN']);
   }
-  if (token !== undefined && /[\r\n]/.test(token)) throw new InvalidArgumentError('the ACL token must not contain line breaks');
+  checkToken('the ACL token', token);
 
   const t = options.tls ?? {};
   const explicitTls = [t.ca, t.caFile, t.caPath, t.cert, t.certFile, t.key, t.keyFile].some((v) => v !== undefined);

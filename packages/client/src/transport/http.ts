@@ -14,6 +14,7 @@ import axios, { Axios, type AxiosRequestConfig, type RawAxiosRequestHeaders } fr
 import type { RequestOptions } from '../api/types.js';
 import {
   AbortedError,
+  CLIENT_CLOSED,
   ConnectionError,
   HttpError,
   InvalidArgumentError,
@@ -26,7 +27,7 @@ import {
 } from '../errors.js';
 import type { ClientMetrics } from '../metrics.js';
 import type { Breaker, BreakerFactory, BreakerPolicy, BreakerStates } from './breaker.js';
-import { checkTimeout, MAX_TIMEOUT_MS, type ResolvedConfig } from './config.js';
+import { checkTimeout, checkToken, MAX_TIMEOUT_MS, type ResolvedConfig } from './config.js';
 import { ConnectionPool } from './connection-pool.js';
 import { createUndiciAdapter } from './undici-adapter.js';
 import { TokenBucket, type RateLimit } from './rate-limit.js';
@@ -292,12 +293,9 @@ export class HttpTransport {
   async send(req: HttpRequest): Promise<HttpResponse> {
     const signal = req.options?.signal;
     checkTimeout('timeout', req.options?.timeout);
-    if (this.closed) throw new AbortedError('the Consul client is closed');
+    if (this.closed) throw new AbortedError(CLIENT_CLOSED);
     if (signal?.aborted) throw new AbortedError();
-    const token = req.options?.token;
-    if (token !== undefined && (typeof token !== 'string' || /[\r\n]/.test(token))) {
-      throw new InvalidArgumentError('the per-call ACL token must be a string without line breaks');
-    }
+    checkToken('the per-call ACL token', req.options?.token);
     if (this.readBucket && req.method === 'GET') await this.readBucket.take(signal);
     const breaker = req.blocking ? this.longPollBreaker : this.breaker;
     // `return await` settles in fewer microtask turns than returning the promise from an async function.
@@ -311,7 +309,7 @@ export class HttpTransport {
   }
 
   private async attempt(req: HttpRequest): Promise<HttpResponse> {
-    if (this.closed) throw new AbortedError('the Consul client is closed');
+    if (this.closed) throw new AbortedError(CLIENT_CLOSED);
     const opts = req.options;
     let url = requestUrl(req.path, req.query);
     const dc = opts?.datacenter ?? this.config.datacenter;
@@ -381,7 +379,7 @@ export class HttpTransport {
     const e = (err ?? {}) as { code?: unknown; message?: unknown; cause?: unknown };
     const cause = sanitizedCause(e, (text) => this.redact(text, req.options));
     const what = `Consul ${req.method} ${req.path}`;
-    if (this.closed) return new AbortedError('the Consul client is closed', cause);
+    if (this.closed) return new AbortedError(CLIENT_CLOSED, cause);
     if (signal?.aborted || axios.isCancel(err)) return new AbortedError(`${what} was aborted`, cause);
     const code = (cause as { code?: string }).code ?? '';
     // Both adapters fail an oversize reply this way (the node adapter mirrors axios's own).

@@ -1,4 +1,4 @@
-export { type ConsulOptions, type TlsOptions, DEFAULT_ADDRESS, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from './config.js';
+export { type ConsulOptions, type TlsOptions, DEFAULT_ADDRESS, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_KEEP_ALIVE_TIMEOUT_MS, MAX_TIMEOUT_MS } from './config.js';
 export { type RetryPolicy, type RequestSafety, isRetryable, backoffDelay } from './retry.js';
 export {
   type Breaker,

@@ -7,7 +7,7 @@
  */
 
 import pRetry from 'p-retry';
-import { AbortedError, ConnectionError, InvalidArgumentError, KvxError, RateLimitedError } from '../errors.js';
+import { AbortedError, CLIENT_CLOSED, ConnectionError, InvalidArgumentError, KvxError, RateLimitedError } from '../errors.js';
 import { sleep, TokenBucket, validateRateLimit, type RateLimit } from './rate-limit.js';
 
 /** How transient failures are retried. */
@@ -59,8 +59,6 @@ export interface Retrier {
   ): Promise<T>;
 }
 
-const CLOSED = 'the Consul client is closed';
-
 const DEFAULTS = { retries: 4, minDelay: 100, maxDelay: 5000, factor: 2, maxRetryTime: 30_000 };
 const DEFAULT_BUDGET: RateLimit = { ratePerSecond: 10, burst: 50 };
 
@@ -108,7 +106,7 @@ export function createRetrier(policy: RetryPolicy | false | undefined): Retrier 
     closing: AbortSignal | undefined,
   ): Promise<boolean> => {
     if (signal?.aborted) throw new AbortedError();
-    if (closing?.aborted) throw new AbortedError(CLOSED);
+    if (closing?.aborted) throw new AbortedError(CLIENT_CLOSED);
     if (!isRetryable(error, safety)) return false;
     let delay = backoffDelay(retryNumber, p.minDelay, p.maxDelay, p.factor);
     if (error instanceof RateLimitedError && error.retryAfterMs !== undefined) {
@@ -121,7 +119,7 @@ export function createRetrier(policy: RetryPolicy | false | undefined): Retrier 
     onRetry?.(error, delay);
     // Only a failing request pays for joining the two signals.
     await sleep(delay, closing === undefined ? signal : signal === undefined ? closing : AbortSignal.any([signal, closing])).catch((err: unknown) => {
-      throw closing?.aborted === true ? new AbortedError(CLOSED) : err;
+      throw closing?.aborted === true ? new AbortedError(CLIENT_CLOSED) : err;
     });
     return true;
   };
