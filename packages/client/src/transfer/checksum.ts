@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { constants, type BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
-import { InputError } from './errors.js';
+import { assertRegularFile } from './errors.js';
 
 /** SHA-256 of the empty content; a checksum equal to it usually means a key that is not kvexpress data. */
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -35,7 +35,7 @@ export interface FileDigest {
 
 /**
  * SHA-256 of a file on disk and its attributes (small files in one read, large ones streamed so they are not
- * held in memory). `undefined` when the file does not exist; an {@link InputError} when the path is a directory.
+ * held in memory). `undefined` when the file does not exist; an {@link InputError} when the path is a directory, a device, a FIFO or a socket.
  */
 export async function digestFile(path: string): Promise<FileDigest | undefined> {
   let handle: FileHandle;
@@ -48,9 +48,7 @@ export async function digestFile(path: string): Promise<FileDigest | undefined> 
   }
   try {
     const stats = await handle.stat({ bigint: true });
-    if (stats.isDirectory()) throw new InputError('not-a-file', `${path} is a directory, not a file`);
-    // A device, FIFO or socket would be read without end (/dev/zero) or replaced by a regular file (/dev/null).
-    if (!stats.isFile()) throw new InputError('not-a-file', `${path} is not a regular file (a device, FIFO or socket): kvx only replaces files`);
+    assertRegularFile(path, stats);
     const hash = createHash('sha256');
     if (stats.size <= WHOLE_READ_LIMIT) {
       hash.update(await handle.readFile());
@@ -65,7 +63,7 @@ export async function digestFile(path: string): Promise<FileDigest | undefined> 
 
 /**
  * SHA-256 of a file on disk (small files in one read, large ones streamed so they are not held in memory).
- * `undefined` when the file does not exist; an {@link InputError} when the path is a directory.
+ * `undefined` when the file does not exist; an {@link InputError} when the path is a directory, a device, a FIFO or a socket.
  */
 export async function sha256File(path: string): Promise<string | undefined> {
   return (await digestFile(path))?.checksum;

@@ -11,7 +11,7 @@ import { lstat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { leftoverTempFiles } from './atomic-write.js';
-import { InputError } from './errors.js';
+import { assertRegularFile } from './errors.js';
 import { execPendingPath } from './exec-pending.js';
 
 /** Options of {@link clean}. */
@@ -31,11 +31,8 @@ export async function clean(options: CleanOptions): Promise<string[]> {
   for (const path of candidates) {
     try {
       const st = await lstat(path);
-      if (st.isDirectory()) throw new InputError('not-a-file', `${path} is a directory, not a file`);
-      // A symbolic link is removed, not what it points to; a device node (/dev/null) is never removed.
-      if (!st.isFile() && !st.isSymbolicLink()) {
-        throw new InputError('not-a-file', `${path} is not a regular file (a device, FIFO or socket): kvx only removes files`);
-      }
+      // A symbolic link is removed, not what it points to.
+      if (!st.isSymbolicLink()) assertRegularFile(path, st);
       await unlink(path);
       removed.push(path);
     } catch (err) {

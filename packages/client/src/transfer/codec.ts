@@ -16,9 +16,9 @@
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, brotliDecompressSync, constants, gunzip } from 'node:zlib';
 
-import { DataFlags } from './layout.js';
 import { AbortedError } from '../errors.js';
 import { VerifyError } from './errors.js';
+import { DataFlags } from './layout.js';
 
 const brotliCompressAsync = promisify(brotliCompress);
 const brotliDecompressAsync = promisify(brotliDecompress);

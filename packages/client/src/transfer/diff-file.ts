@@ -16,7 +16,7 @@ import { checkMode, DEFAULT_FILE_MODE } from './atomic-write.js';
 import { sha256Hex } from './checksum.js';
 import { readContent } from './content-reader.js';
 import { readPin } from './deliver.js';
-import { InputError } from './errors.js';
+import { assertRegularFile } from './errors.js';
 import { KeyLayout, pinKey } from './layout.js';
 import { SILENT } from './logger.js';
 import { resolveOwner, type FileOwner } from './owner.js';
@@ -99,8 +99,7 @@ export async function diffFile(options: DiffFileOptions): Promise<DiffFileResult
   const drift = { mode: false, owner: false };
   try {
     const st = await stat(file);
-    if (st.isDirectory()) throw new InputError('not-a-file', `${file} is a directory, not a file`);
-    if (!st.isFile()) throw new InputError('not-a-file', `${file} is not a regular file (a device, FIFO or socket): kvx only replaces files`);
+    assertRegularFile(file, st);
     current = await readFile(file);
     drift.mode = (st.mode & 0o7777) !== mode;
     drift.owner = (owner?.uid !== undefined && owner.uid !== st.uid) || (owner?.gid !== undefined && owner.gid !== st.gid);

@@ -97,6 +97,16 @@ export class InputError extends KvxError {
   }
 }
 
+/**
+ * Throws the {@link InputError} (`not-a-file`) for a path that is a directory, a device, a FIFO or a socket:
+ * kvx reads, replaces and removes regular files only — a device would be read without end (/dev/zero) or
+ * replaced by a regular file (/dev/null).
+ */
+export function assertRegularFile(path: string, stats: { isDirectory(): boolean; isFile(): boolean }): void {
+  if (stats.isDirectory()) throw new InputError('not-a-file', `${path} is a directory, not a file`);
+  if (!stats.isFile()) throw new InputError('not-a-file', `${path} is not a regular file (a device, FIFO or socket); kvx leaves it alone`);
+}
+
 /** Another writer kept changing the key while `publish` tried to commit, and the attempts ran out. */
 export class ConflictError extends KvxError {
   /** The kvexpress key. */

@@ -25,7 +25,6 @@
  */
 
 import type { BigIntStats } from 'node:fs';
-import type { WrittenFile } from './file-writer.js';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
@@ -41,6 +40,7 @@ import {
   writeExecPending,
 } from './exec-pending.js';
 import { commandArgv, type Command, type CommandResult } from './exec.js';
+import type { WrittenFile } from './file-writer.js';
 import { runExec, runValidate, type HookEnv, type HookSpec } from './hooks.js';
 import type { TransferLogger } from './logger.js';
 import { resolveOwner, type FileOwner } from './owner.js';

@@ -11,12 +11,11 @@ import { rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname as osHostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 
-import { InvalidArgumentError } from '../errors.js';
 import { InputError } from './errors.js';
 import { pinKey } from './layout.js';
 import { SILENT } from './logger.js';
 import { NO_TRANSFER_METRICS } from './transfer-metrics.js';
-import type { TransferOptions } from './transfer-options.js';
+import { oneLineOption, type TransferOptions } from './transfer-options.js';
 
 /** Options of {@link pin} and {@link unpin}. */
 export interface PinOptions extends TransferOptions {
@@ -70,18 +69,18 @@ export async function pin(options: PinFileOptions): Promise<PinResult> {
   const reason = options.reason?.trim()
     ? options.reason
     : `No reason given for '${file}' by '${currentUser()}' at '${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')}'.`;
-  if (/[\r\n]/.test(reason)) throw new InvalidArgumentError('a pin reason must be one line');
+  oneLineOption('a pin reason', reason);
   if ((await stat(file).catch(() => undefined))?.isDirectory() === true) {
     throw new InputError('not-a-file', `${file} is a directory; pin the file kvx delivers there`);
   }
   // The note first: a pin that cannot leave its note (a missing directory) must not be left in Consul either.
-  let note: string | undefined;
-  let madeNote = false;
-  if (options.note ?? true) {
-    note = `${file}.locked`;
+  const note = (options.note ?? true) ? `${file}.locked` : undefined;
+  /** The note this call wrote (an existing one is kept, and left in place if the pin fails). */
+  let written: string | undefined;
+  if (note !== undefined) {
     try {
       await writeFile(note, pinNote(file, reason), { flag: 'wx', mode: 0o644 });
-      madeNote = true;
+      written = note;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') throw new InputError('not-a-file', `cannot write the pin note ${note} (${code ?? String(err)}); nothing was pinned`, err);
@@ -90,7 +89,7 @@ export async function pin(options: PinFileOptions): Promise<PinResult> {
   try {
     await options.consul.kv.put(key, reason, options.signal === undefined ? {} : { signal: options.signal });
   } catch (err) {
-    if (madeNote && note !== undefined) await rm(note, { force: true });
+    if (written !== undefined) await rm(written, { force: true });
     throw err;
   }
   (options.metrics ?? NO_TRANSFER_METRICS).count('lock', 'lock', key);

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { KeyLayout } from './layout.js';
 import { SILENT } from './logger.js';
 import { NO_TRANSFER_METRICS } from './transfer-metrics.js';
-import type { TransferOptions } from './transfer-options.js';
+import { oneLineOption, type TransferOptions } from './transfer-options.js';
 
 /** Options of {@link stop}. */
 export interface StopOptions extends TransferOptions {
@@ -39,8 +39,7 @@ export async function stop(options: StopOptions): Promise<StopKeyResult> {
   const started = performance.now();
   const layout = new KeyLayout(options.key, options.prefix);
   if (options.reason.trim() === '') throw new InvalidArgumentError('a stop reason is required');
-  // Every report of the stop (errors, status rows, log lines) is one line.
-  if (/[\r\n]/.test(options.reason)) throw new InvalidArgumentError('a stop reason must be one line');
+  oneLineOption('a stop reason', options.reason);
   const metrics = options.metrics ?? NO_TRANSFER_METRICS;
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   const { value: before } = await options.consul.kv.get(layout.stop, signal);

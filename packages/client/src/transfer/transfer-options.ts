@@ -48,6 +48,12 @@ export function durationOption(name: string, value: number | undefined, fallback
   return value;
 }
 
+/** Checks that a reason (of a stop, of a pin) is one line: every report of it — errors, status rows, logs — is. */
+export function oneLineOption(name: string, value: string): string {
+  if (/[\r\n]/.test(value)) throw new InvalidArgumentError(`${name} must be one line`);
+  return value;
+}
+
 /** The content as bytes (strings are UTF-8). */
 export function contentBytes(content: Buffer | string): Buffer {
   if (typeof content === 'string') return Buffer.from(content, 'utf8');
