@@ -9,6 +9,7 @@ import { Axios, AxiosError, AxiosHeaders, isCancel, type AxiosRequestConfig } fr
 import { ConnectionPool } from '../../packages/client/src/transport/connection-pool.js';
 import { createUndiciAdapter, type UndiciAdapterDefaults } from '../../packages/client/src/transport/undici-adapter.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { caught } from './helpers.js';
 
 /** A local HTTP server for replies the fault proxy cannot script (binary bodies, redirects, endless streams). */
 interface TestServer {
@@ -33,17 +34,6 @@ async function serve(handler: http.RequestListener, socketPath?: string): Promis
   await new Promise<void>((resolve) => (socketPath ? server.listen(socketPath, resolve) : server.listen(0, '127.0.0.1', resolve)));
   out.url = socketPath ? 'http://localhost' : `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return out;
-}
-
-/** Awaits `p`, expects an AxiosError, and returns it. */
-async function rejection(p: Promise<unknown>): Promise<AxiosError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).to.be.instanceOf(AxiosError);
-    return err as AxiosError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('client: undici adapter for axios', () => {
@@ -173,8 +163,8 @@ describe('client: undici adapter for axios', () => {
     proxy.respond({ status: 404 });
     const ax = client();
     const validateStatus = (s: number): boolean => s < 300;
-    const e500 = await rejection(get(ax, { validateStatus }));
-    const e404 = await rejection(get(ax, { validateStatus }));
+    const e500 = await caught(get(ax, { validateStatus }), AxiosError);
+    const e404 = await caught(get(ax, { validateStatus }), AxiosError);
     expect([e500.code, e500.response?.status, e404.code]).to.deep.equal([AxiosError.ERR_BAD_RESPONSE, 500, AxiosError.ERR_BAD_REQUEST]);
   });
 
@@ -195,8 +185,8 @@ describe('client: undici adapter for axios', () => {
   it('fails a request that gets no reply in time with ETIMEDOUT, or ECONNABORTED without clarifyTimeoutError', async () => {
     proxy.blackhole();
     const started = performance.now();
-    const clarified = await rejection(get(client({ clarifyTimeoutError: true }), { timeout: 100 }));
-    const plain = await rejection(get(client(), { timeout: 100 }));
+    const clarified = await caught(get(client({ clarifyTimeoutError: true }), { timeout: 100 }), AxiosError);
+    const plain = await caught(get(client(), { timeout: 100 }), AxiosError);
     expect([clarified.code, plain.code]).to.deep.equal([AxiosError.ETIMEDOUT, AxiosError.ECONNABORTED]);
     expect(performance.now() - started).to.be.below(2000);
   });
@@ -205,25 +195,25 @@ describe('client: undici adapter for axios', () => {
     proxy.blackhole();
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 30);
-    const err = await rejection(get(client(), { signal: ac.signal }));
+    const err = await caught(get(client(), { signal: ac.signal }), AxiosError);
     expect(isCancel(err)).to.equal(true);
     expect(err.code).to.equal(AxiosError.ERR_CANCELED);
   });
 
   it('rejects an already aborted signal without sending', async () => {
-    const err = await rejection(get(client(), { signal: AbortSignal.abort() }));
+    const err = await caught(get(client(), { signal: AbortSignal.abort() }), AxiosError);
     expect(err.code).to.equal(AxiosError.ERR_CANCELED);
     expect(proxy.requests).to.equal(0);
   });
 
   it('reports a refused connection as ECONNREFUSED', async () => {
     await proxy.refuse();
-    expect((await rejection(get(client()))).code).to.equal('ECONNREFUSED');
+    expect((await caught(get(client()), AxiosError)).code).to.equal('ECONNREFUSED');
   });
 
   it('reports a connection reset after the request was sent as ECONNRESET', async () => {
     proxy.resetNext(1);
-    expect((await rejection(get(client()))).code).to.equal('ECONNRESET');
+    expect((await caught(get(client()), AxiosError)).code).to.equal('ECONNRESET');
     expect(proxy.requests).to.equal(1);
   });
 
@@ -232,12 +222,12 @@ describe('client: undici adapter for axios', () => {
       res.writeHead(200, { 'Content-Length': '100' });
       res.write('only part', () => res.socket?.destroy());
     });
-    expect((await rejection(get(client({}, server.url)))).code).to.equal('ECONNRESET');
+    expect((await caught(get(client({}, server.url)), AxiosError)).code).to.equal('ECONNRESET');
   });
 
   it('rejects a reply whose Content-Length exceeds maxContentLength', async () => {
     proxy.respond({ status: 200, body: 'x'.repeat(1000) });
-    const err = await rejection(get(client({ maxContentLength: 100 })));
+    const err = await caught(get(client({ maxContentLength: 100 })), AxiosError);
     expect(err.code).to.equal(AxiosError.ERR_BAD_RESPONSE);
     expect(err.message).to.contain('maxContentLength');
   });
@@ -254,19 +244,19 @@ describe('client: undici adapter for axios', () => {
       res.on('close', closed);
       pump();
     });
-    const err = await rejection(get(client({ maxContentLength: 64 * 1024 }, server.url)));
+    const err = await caught(get(client({ maxContentLength: 64 * 1024 }, server.url)), AxiosError);
     expect(err.code).to.equal(AxiosError.ERR_BAD_RESPONSE);
     await serverSawClose;
   });
 
   it('refuses a body above maxBodyLength without sending it', async () => {
-    const err = await rejection(client({ maxBodyLength: 4 }).request({ method: 'PUT', url: '/v1/kv/k', data: 'too long' }));
+    const err = await caught(client({ maxBodyLength: 4 }).request({ method: 'PUT', url: '/v1/kv/k', data: 'too long' }), AxiosError);
     expect(err.code).to.equal(AxiosError.ERR_BAD_REQUEST);
     expect(proxy.requests).to.equal(0);
   });
 
   it('rejects a header value undici refuses as an AxiosError, without sending or quoting it', async () => {
-    const err = await rejection(get(client(), { headers: { 'X-Consul-Token': 'to✓en' } }));
+    const err = await caught(get(client(), { headers: { 'X-Consul-Token': 'to✓en' } }), AxiosError);
     expect(err.code).to.equal(AxiosError.ERR_BAD_REQUEST);
     expect(err.message).not.to.contain('to✓en');
     expect(proxy.requests).to.equal(0);
@@ -275,7 +265,7 @@ describe('client: undici adapter for axios', () => {
   it("sends an absolute URL of the pool's origin, and refuses one of another origin without sending", async () => {
     proxy.respond({ status: 200, body: 'ok' });
     expect((await get(client(), { url: `${proxy.url}/v1/kv/abs` })).data.toString()).to.equal('ok');
-    const err = await rejection(get(client(), { url: 'http://192.0.2.1:8500/v1/kv/k' }));
+    const err = await caught(get(client(), { url: 'http://192.0.2.1:8500/v1/kv/k' }), AxiosError);
     expect(err.code).to.equal(AxiosError.ERR_NOT_SUPPORT);
     expect(proxy.requests).to.equal(1);
   });
@@ -287,7 +277,7 @@ describe('client: undici adapter for axios', () => {
     const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     silent.on('connection', (socket) => socket.pause());
     try {
-      const err = await rejection(get(client({ clarifyTimeoutError: true }, url), { timeout: 100 }));
+      const err = await caught(get(client({ clarifyTimeoutError: true }, url), { timeout: 100 }), AxiosError);
       expect(err.code).to.equal(AxiosError.ETIMEDOUT);
     } finally {
       silent.closeAllConnections();
@@ -301,7 +291,7 @@ describe('client: undici adapter for axios', () => {
     ['object bodies', { method: 'PUT', data: { a: 1 } }],
   ] as const) {
     it(`refuses ${what}, which it does not implement`, async () => {
-      expect((await rejection(get(client(), config))).code).to.equal(AxiosError.ERR_NOT_SUPPORT);
+      expect((await caught(get(client(), config), AxiosError)).code).to.equal(AxiosError.ERR_NOT_SUPPORT);
       expect(proxy.requests).to.equal(0);
     });
   }
